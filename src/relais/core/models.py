@@ -1,0 +1,41 @@
+"""Site-wide plumbing: reference data versions, the development outbox."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ReferenceVersion(models.Model):
+    """Which version (hash) of a shipped reference file is loaded."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    digest = models.CharField(max_length=64)
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.digest[:12]}"
+
+
+class OutboxMessage(models.Model):
+    """An email or SMS kept in the development outbox instead of being sent.
+
+    Used on the embedded default (EMAIL_URL=outbox:, no SMS provider) and shown on the
+    demo pages; a production configuration sends for real and never writes here.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        SMS = "sms", _("SMS")
+
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    to = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField()
+    html = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("message de la boîte d'envoi")
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to}: {self.subject or self.body[:40]}"

@@ -1,0 +1,113 @@
+"""The directory: reference data (NAF, communes, métiers) and establishments from SIRENE."""
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class NafCode(models.Model):
+    """A NAF rév. 2 code at any level (section, division, groupe, classe, sous-classe)."""
+
+    code = models.CharField(max_length=8, primary_key=True)
+    level = models.CharField(max_length=12)
+    label = models.CharField(max_length=255)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("code NAF")
+        verbose_name_plural = _("codes NAF")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"
+
+
+class Commune(models.Model):
+    """A commune (or municipal arrondissement) with its postal codes and a point."""
+
+    code_insee = models.CharField(max_length=5, primary_key=True)
+    name = models.CharField(max_length=120)
+    search_name = models.CharField(max_length=120, db_index=True)  # normalised, for lookup
+    kind = models.CharField(max_length=32)
+    departement = models.CharField(max_length=3, db_index=True)
+    region = models.CharField(max_length=3, blank=True)
+    postal_codes = models.CharField(max_length=255, blank=True)  # space-separated
+    population = models.PositiveIntegerField(default=0)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("commune")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.departement})"
+
+    @property
+    def main_postal_code(self) -> str:
+        return self.postal_codes.split(" ")[0] if self.postal_codes else ""
+
+
+class Metier(models.Model):
+    """A trade people phone for, from the curated taxonomy (data/metiers.toml)."""
+
+    slug = models.SlugField(max_length=64, primary_key=True)
+    label = models.CharField(max_length=120)
+    naf_codes = models.JSONField(default=list)  # NAF sous-classes it falls under
+    default_for_naf = models.BooleanField(default=True)
+    shareable = models.BooleanField(default=True)
+    synonyms = models.JSONField(default=list)
+    phrases = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["label"]
+        verbose_name = _("métier")
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Establishment(models.Model):
+    """An establishment of the SIRENE register (StockEtablissement)."""
+
+    class Diffusion(models.TextChoices):
+        FULL = "O", _("diffusible")
+        PARTIAL = "P", _("partiellement diffusible")
+
+    class GeoSource(models.TextChoices):
+        SIRENE = "sirene", _("coordonnées SIRENE")
+        COMMUNE = "commune", _("point de la commune")
+
+    siret = models.CharField(max_length=14, primary_key=True)
+    siren = models.CharField(max_length=9, db_index=True)
+    name = models.CharField(max_length=255)
+    naf_code = models.CharField(max_length=8, blank=True, db_index=True)
+    naf_nomenclature = models.CharField(max_length=8, blank=True)
+    naf25_code = models.CharField(max_length=8, blank=True)
+    commune = models.ForeignKey(Commune, null=True, blank=True, on_delete=models.PROTECT)
+    postal_code = models.CharField(max_length=5, blank=True)
+    address = models.CharField(max_length=255, blank=True)  # never set when diffusion is P
+    diffusion = models.CharField(max_length=1, choices=Diffusion.choices, default=Diffusion.FULL)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    geo_source = models.CharField(max_length=8, choices=GeoSource.choices, blank=True)
+    active = models.BooleanField(default=True)
+    sirene_updated_at = models.CharField(max_length=19, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["siret"]
+        verbose_name = _("établissement")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.siret})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("directory:listing", args=[self.siret])
+
+    @property
+    def shows_address(self) -> bool:
+        return self.diffusion == self.Diffusion.FULL and bool(self.address)

@@ -1,0 +1,302 @@
+"""Relais settings: everything comes from the environment.
+
+The embedded default (no variable set) is SQLite and local files under
+``RELAIS_DATA_DIR`` (``./var``). Production sets ``DATABASE_URL``, ``SECRET_KEY``,
+``ALLOWED_HOSTS``, ``EMAIL_URL``, ``RELAIS_PUBLIC_URL`` and leaves ``DEBUG`` off;
+``relais check --deploy`` is then clean. See docs/deployment.md.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
+
+env = environ.Env()
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env.str("RELAIS_DATA_DIR", default="var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment; outside production a per-install key file."""
+    key = env.str("SECRET_KEY", default="")
+    if key:
+        return key
+    if not DEBUG and not env.bool("RELAIS_ALLOW_KEY_FILE", default=False):
+        raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG is off.")
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(get_random_secret_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+# The public base URL the telephony provider and emails use (scheme://host[:port]).
+RELAIS_PUBLIC_URL = env.str("RELAIS_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[RELAIS_PUBLIC_URL])
+
+INSTALLED_APPS = [
+    "relais.core",
+    "relais.directory",
+    "relais.pros",
+    "relais.calls",
+    "relais.voicemail",
+    "relais.routing",
+    "relais.privacy",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_tasks",
+    "django_tasks_db",
+    "axes",
+    "anymail",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "relais.urls"
+WSGI_APPLICATION = "relais.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "relais.core.context_processors.relais",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'relais.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while the worker writes; IMMEDIATE transactions
+    # avoid "database is locked" upgrades under concurrent writers.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
+        ),
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate limits, OTP throttles) ---------------------------------------------
+CACHES = {
+    "default": env.cache_url_config(
+        env.str("CACHE_URL", default="") or f"filecache://{DATA_DIR / 'cache'}"
+    )
+}
+
+# --- Tasks (Django's Tasks API through the django-tasks backport) ------------------
+RELAIS_QUEUES = ["default", "audio", "transcription", "notifications", "maintenance"]
+_tasks_backend = env.str("RELAIS_TASKS_BACKEND", default="db")
+if _tasks_backend == "rq":
+    TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_rq.RQBackend",
+            "QUEUES": RELAIS_QUEUES,
+        }
+    }
+    RQ_QUEUES = {
+        name: {"URL": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")}
+        for name in RELAIS_QUEUES
+    }
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+elif _tasks_backend == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": RELAIS_QUEUES}}
+else:
+    raise ImproperlyConfigured("RELAIS_TASKS_BACKEND must be 'db' or 'rq'.")
+
+# --- Files: recordings are never served by a public URL -----------------------------
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = None
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+_storage = env.str("RELAIS_STORAGE", default="local")
+if _storage == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif _storage == "local":
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None},
+    }
+else:
+    raise ImproperlyConfigured("RELAIS_STORAGE must be 'local' or 's3'.")
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Email -------------------------------------------------------------------------
+# EMAIL_URL: smtp://user:pass@host:port, smtp+tls://…, consolemail://, or
+# "outbox:" (the embedded default: a development outbox stored in the database and
+# shown on the demo pages). django-anymail providers: EMAIL_BACKEND + ANYMAIL vars.
+_email_url = env.str("EMAIL_URL", default="") or "outbox:"
+if _email_url.startswith("outbox:"):
+    _email = {"EMAIL_BACKEND": "relais.core.outbox.OutboxEmailBackend"}
+else:
+    _email = env.email_url_config(_email_url)
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Relais <ne-pas-repondre@relais.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ANYMAIL = env.json("ANYMAIL", default={})
+
+# --- Authentication -----------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "pros:login"
+LOGIN_REDIRECT_URL = "pros:inbox"
+LOGOUT_REDIRECT_URL = "directory:home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+# --- Internationalisation --------------------------------------------------------------
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+# --- Security ----------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Logging ----------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Telephony (TwiML dialect; Twilio's helper library) ----------------------------------
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="relais-local-phone-token")
+RELAIS_CALLER_RATE_LIMIT = env.int("RELAIS_CALLER_RATE_LIMIT", default=10)  # calls/hour/caller
+
+# --- Transcription ---------------------------------------------------------------------
+RELAIS_WHISPER_MODEL = env.str("RELAIS_WHISPER_MODEL", default="base")
+RELAIS_WHISPER_DEVICE = env.str("RELAIS_WHISPER_DEVICE", default="cpu")
+RELAIS_WHISPER_COMPUTE_TYPE = env.str("RELAIS_WHISPER_COMPUTE_TYPE", default="int8")
+RELAIS_WHISPER_THREADS = env.int("RELAIS_WHISPER_THREADS", default=2)
+RELAIS_MODEL_CACHE = Path(env.str("RELAIS_MODEL_CACHE", default=str(DATA_DIR / "models")))
+RELAIS_MAX_AUDIO_SECONDS = env.int("RELAIS_MAX_AUDIO_SECONDS", default=600)
+RELAIS_EXTRACT_SECONDS = env.int("RELAIS_EXTRACT_SECONDS", default=20)
+
+# --- Pipeline ---------------------------------------------------------------------------
+RELAIS_STEP_MAX_ATTEMPTS = env.int("RELAIS_STEP_MAX_ATTEMPTS", default=5)
+RELAIS_RETRY_BASE_SECONDS = env.float("RELAIS_RETRY_BASE_SECONDS", default=30.0)
+RELAIS_STEP_LEASE_SECONDS = env.int("RELAIS_STEP_LEASE_SECONDS", default=900)
+
+# --- Routing and delivery ---------------------------------------------------------------
+RELAIS_ROUTING_RADIUS_KM = env.float("RELAIS_ROUTING_RADIUS_KM", default=50.0)
+RELAIS_ROUTING_MAX_RECIPIENTS = env.int("RELAIS_ROUTING_MAX_RECIPIENTS", default=5)
+RELAIS_SHARE_CONFIDENCE_THRESHOLD = env.float("RELAIS_SHARE_CONFIDENCE_THRESHOLD", default=0.8)
+RELAIS_UNLOCK_CAP = env.int("RELAIS_UNLOCK_CAP", default=3)
+RELAIS_UNLOCK_COST = env.int("RELAIS_UNLOCK_COST", default=1)
+RELAIS_LINK_MAX_AGE_DAYS = env.int("RELAIS_LINK_MAX_AGE_DAYS", default=14)
+
+# --- Retention (days) --------------------------------------------------------------------
+RELAIS_RETENTION_AUDIO_DAYS = env.int("RELAIS_RETENTION_AUDIO_DAYS", default=30)
+RELAIS_RETENTION_TRANSCRIPT_DAYS = env.int("RELAIS_RETENTION_TRANSCRIPT_DAYS", default=90)
+RELAIS_RETENTION_METADATA_DAYS = env.int("RELAIS_RETENTION_METADATA_DAYS", default=365)
+
+# --- Demo ---------------------------------------------------------------------------------
+# Shows the local phone, the email outbox and the SMS outbox pages.
+RELAIS_DEMO = env.bool("RELAIS_DEMO", default=DEBUG)

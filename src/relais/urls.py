@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Relais · administration"
+admin.site.site_title = "Relais"
+
+urlpatterns = [
+    path("", include("relais.directory.urls")),
+    path("pro/", include("relais.pros.urls")),
+    path("telephony/", include("relais.calls.urls")),
+    path("messages/", include("relais.voicemail.urls")),
+    path("r/", include("relais.routing.urls")),
+    path("appelant/", include("relais.privacy.urls")),
+    path("admin/", admin.site.urls),
+]

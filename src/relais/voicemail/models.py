@@ -1,0 +1,84 @@
+"""Voice messages and the steps of their processing pipeline."""
+
+import secrets
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from relais.directory.models import Metier
+from relais.pros.models import Listing
+
+# Reference codes are read to the caller: digits only, no leading zero.
+REFERENCE_LENGTH = 8
+
+
+def new_reference() -> str:
+    return str(secrets.randbelow(9 * 10 ** (REFERENCE_LENGTH - 1)) + 10 ** (REFERENCE_LENGTH - 1))
+
+
+def recording_path(instance: "Voicemail", filename: str) -> str:
+    # Random, never guessable; the storage is never served by a public URL.
+    return f"recordings/{instance.id.hex}/{secrets.token_hex(8)}-{filename}"
+
+
+class Voicemail(models.Model):
+    """A message left by a caller for a listing whose professional did not answer."""
+
+    class Consent(models.TextChoices):
+        SHARE = "share", _("partage accepté")
+        PRIVATE = "private", _("ce professionnel seulement")
+
+    class Status(models.TextChoices):
+        RECORDING = "recording", _("enregistrement en cours")
+        RECEIVED = "received", _("reçu")
+        DOWNLOADING = "downloading", _("téléchargement")
+        PROCESSING = "processing", _("traitement")
+        DONE = "done", _("traité")
+        FAILED = "failed", _("échec")
+        REJECTED = "rejected", _("audio refusé")
+        ERASED = "erased", _("effacé")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=12, unique=True, default=new_reference)
+    call = models.OneToOneField(
+        "calls.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="voicemail"
+    )
+    listing = models.ForeignKey(
+        Listing, null=True, blank=True, on_delete=models.SET_NULL, related_name="voicemails"
+    )
+    caller_e164 = models.CharField(max_length=20, blank=True)
+    consent = models.CharField(max_length=8, choices=Consent.choices, default=Consent.PRIVATE)
+    consent_recorded_at = models.DateTimeField(null=True, blank=True)
+    recording_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    recording_url = models.URLField(max_length=500, blank=True)
+    recording_duration = models.PositiveIntegerField(null=True, blank=True)  # provider's
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECORDING)
+    status_detail = models.CharField(max_length=500, blank=True)
+
+    audio = models.FileField(upload_to=recording_path, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)  # measured on decode
+
+    transcript = models.TextField(blank=True)
+    words = models.JSONField(default=list, blank=True)  # [{"start", "end", "word"}]
+    language = models.CharField(max_length=8, blank=True)
+
+    intent = models.CharField(max_length=32, blank=True)
+    shareable = models.BooleanField(default=False)
+    confidence = models.FloatField(null=True, blank=True)
+    metier = models.ForeignKey(Metier, null=True, blank=True, on_delete=models.SET_NULL)
+    urgency = models.CharField(max_length=16, blank=True)
+
+    redacted_text = models.TextField(blank=True)
+    extract = models.FileField(upload_to=recording_path, blank=True)  # bleeped, ≤ 20 s
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("message vocal")
+        verbose_name_plural = _("messages vocaux")
+
+    def __str__(self) -> str:
+        return f"Message {self.reference}"

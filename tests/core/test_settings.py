@@ -1,0 +1,45 @@
+import os
+import subprocess
+import sys
+
+
+def _run(env_overrides, *args):
+    # A clean environment: only what the process needs plus the variables under test.
+    keep = {"PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV"}
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-m", "relais.cli", *args],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = _run(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 20 + "-production-grade-secret-key-with-entropy-" + "y" * 20,
+            "ALLOWED_HOSTS": "relais.example.org",
+            "RELAIS_PUBLIC_URL": "https://relais.example.org",
+            "RELAIS_DATA_DIR": str(tmp_path),
+        },
+        "check", "--deploy", "--fail-level", "WARNING",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = {"DEBUG": "false", "RELAIS_DATA_DIR": str(tmp_path), "SECRET_KEY": ""}
+    result = _run(env, "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_data_dir_and_database_url_come_from_the_environment(tmp_path):
+    result = _run(
+        {"DEBUG": "true", "RELAIS_DATA_DIR": str(tmp_path), "DATABASE_URL": ""},
+        "shell", "-c",
+        "from django.conf import settings; print(settings.DATABASES['default']['NAME'])",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "relais.sqlite3")
