@@ -1,8 +1,22 @@
 from django.core.management.base import BaseCommand
 
+from relais.directory import demo
+
 
 class Command(BaseCommand):
-    help = "Load the demo directory and professional accounts (idempotent)."
+    help = (
+        "Load the demo: a generated Île-de-France directory and claimed professional "
+        "accounts (idempotent; see README, Demo)."
+    )
 
-    def handle(self, *args, **options):
-        self.stdout.write("The demo directory is not built yet: only reference data is loaded.")
+    def add_arguments(self, parser):
+        parser.add_argument("--rows", type=int, default=demo.DEMO_ROWS)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, rows, no_progress, **options):
+        listings = demo.seed(rows=rows, progress=False if no_progress else None,
+                             log=self.stdout.write)
+        for listing in listings:
+            e = listing.establishment
+            self.stdout.write(f"  {listing.professional.user.email}: {e.name} ({e.siret})")
+        self.stdout.write(self.style.SUCCESS("demo ready"))
