@@ -17,7 +17,7 @@ from .generator import generate
 from .importer import import_sirene
 from .search import haversine_km
 
-DEMO_PASSWORD = "relais-demo"
+DEMO_PASSWORD = "relais-demo"  # noqa: S105 (documented demo accounts, README)
 DEMO_SEED = 2025
 DEMO_ROWS = 30_000
 ILE_DE_FRANCE = ("75", "77", "78", "91", "92", "93", "94", "95")

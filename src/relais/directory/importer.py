@@ -250,7 +250,8 @@ REPETITION = {"B": "bis", "T": "ter", "Q": "quater", "C": "quinquies"}
 class RowParser:
     """Turns StockEtablissement rows into staged rows, batch by batch."""
 
-    def __init__(self, header: list[str], communes: dict, naf_labels: dict):
+    @staticmethod
+    def check_header(header: list[str]) -> None:
         names = [h.strip() for h in header]
         if "siret" not in names:
             raise SireneFileError(
@@ -261,6 +262,10 @@ class RowParser:
             raise SireneFileError(
                 "not a usable StockEtablissement file: missing column(s) " + ", ".join(missing)
             )
+
+    def __init__(self, header: list[str], communes: dict, naf_labels: dict):
+        self.check_header(header)
+        names = [h.strip() for h in header]
         self.ncols = len(names)
         blank = self.ncols  # rows get one empty value appended: missing columns point at it
         position = {}
@@ -590,28 +595,29 @@ def import_sirene(
 
     started = timezone.now()
     result = ResultCollector(on_rejection)
-    communes = load_communes(using)
-    naf_labels = load_naf_labels(using)
     stage = _Stage(using)
-    stage.create()
-    try:
-        with open_stock(Path(path)) as (text, total, counter):
+    with open_stock(Path(path)) as (text, total, counter):
+        reader = csv.reader(text)
+        header = _header(reader, path)  # a wrong file stops here, before any database work
+        parser = RowParser(header, load_communes(using), load_naf_labels(using))
+        stage.create()
+        try:
             bar = tqdm(total=total, unit="B", unit_scale=True, desc="SIRENE",
                        disable=None if progress is None else not progress, leave=False)
             with bar:
                 for staged, tokens, rejections, read in _batches(
-                    text, path, communes, naf_labels, batch_size
+                    reader, parser, path, batch_size
                 ):
                     result.read += read
                     result.add_rejections(rejections)
                     stage.write(staged, tokens)
                     bar.update(counter.count - bar.n)
-        if on_phase:
-            on_phase("merge")
-        stage.finish_loading()
-        counts = stage.merge()
-    finally:
-        stage.drop()
+            if on_phase:
+                on_phase("merge")
+            stage.finish_loading()
+            counts = stage.merge()
+        finally:
+            stage.drop()
     out = result.result
     out.created = counts.get("created", 0)
     out.updated = counts.get("updated", 0)
@@ -646,18 +652,29 @@ class ResultCollector:
                 self.on_rejection(rejection)
 
 
-def _batches(text, path, communes, naf_labels, batch_size):
+def _header(reader, path) -> list[str]:
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise SireneFileError(f"{path}: the file is empty") from None
+    except csv.Error as e:
+        raise SireneFileError(f"{path}: not a CSV file ({e})") from None
+    except UnicodeDecodeError as e:
+        raise SireneFileError(
+            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} in the header)"
+        ) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        raise SireneFileError(f"{path}: the zip archive is damaged or truncated ({e})") from None
+    if not header or not any(h.strip() for h in header):
+        raise SireneFileError(f"{path}: the first line is empty, expected the header")
+    RowParser.check_header(header)
+    return header
+
+
+def _batches(reader, parser, path, batch_size):
     """Yield (staged, tokens, rejections, rows read) per batch; file errors → SireneFileError."""
-    reader = csv.reader(text)
     line = 1
     try:
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise SireneFileError(f"{path}: the file is empty") from None
-        except csv.Error as e:
-            raise SireneFileError(f"{path}: not a CSV file ({e})") from None
-        parser = RowParser(header, communes, naf_labels)
         batch: list[tuple[int, list[str]]] = []
         unreadable: list[Rejection] = []
         while True:
