@@ -125,14 +125,17 @@ def _nearest_free(naf_code: str, lat: float, lon: float):
     """The nearest active, fully diffusible, unclaimed establishment of a NAF code."""
     from .models import Establishment
 
-    box = 0.15
-    candidates = list(
-        Establishment.objects.filter(
-            naf_code=naf_code, active=True, diffusion=Establishment.Diffusion.FULL,
-            listing__isnull=True,
-            latitude__range=(lat - box, lat + box), longitude__range=(lon - box, lon + box),
-        ).only("siret", "latitude", "longitude", "search_name")
-    )
+    candidates = []
+    for box in (0.15, 0.6, 3.0):
+        candidates = list(
+            Establishment.objects.filter(
+                naf_code=naf_code, active=True, diffusion=Establishment.Diffusion.FULL,
+                listing__isnull=True, latitude__range=(lat - box, lat + box),
+                longitude__range=(lon - box, lon + box),
+            ).only("siret", "latitude", "longitude", "search_name")
+        )
+        if candidates:
+            break
     if not candidates:
         raise LookupError(f"no free establishment of {naf_code} near {lat}, {lon}")
     return min(candidates, key=lambda e: (not e.search_name,  # a trade name reads better
