@@ -65,7 +65,7 @@ def test_header_variations_unknown_missing_optional_and_reordered(stock):
 
 def test_missing_required_column_is_a_bad_file(stock):
     header = [h for h in HEADER if h != "codeCommuneEtablissement"]
-    with pytest.raises(CommandError, match="missing column.*codeCommuneEtablissement"):
+    with pytest.raises(CommandError, match=r"missing column.*codeCommuneEtablissement"):
         run_import(stock([row()], header=header))
     assert not Establishment.objects.exists()
 

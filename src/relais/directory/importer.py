@@ -5,23 +5,27 @@
 
 Two phases, so that a bad file never changes the directory:
 
-1. **Stage.** The file (CSV or the published .zip, UTF-8) is read as a stream, rows are
-   checked and turned into directory rows in batches (coordinates projected with one
-   vectorised pyproj call per projection and batch) and written to temporary tables:
-   SQLite upserts them on SIRET (so the last occurrence wins), PostgreSQL receives
-   them with COPY and keeps the last occurrence afterwards. A fatal problem (not a zip,
-   truncated zip, not UTF-8, not a StockEtablissement header) stops here: the
+1. **Stage.** The file (CSV or the published .zip, UTF-8) is read as a stream in
+   chunks of whole lines; Apache Arrow's CSV reader parses each chunk (on every core)
+   and the rows are checked and turned into directory rows with vectorised operations
+   (coordinates projected with one pyproj call per projection and chunk). They go to a
+   temporary table (executemany on SQLite, COPY on PostgreSQL). A fatal problem (not a
+   zip, truncated zip, not UTF-8, not a StockEtablissement header) stops here: the
    temporary tables are dropped and the directory is untouched.
-2. **Merge.** One transaction compares the staged rows with the directory in SQL,
-   marks each one created / updated / unchanged / deactivated / skipped, applies the
-   inserts and updates in bulk, and refreshes the name index for the rows that changed.
+2. **Merge.** One transaction keeps the last occurrence of each SIRET, compares it with
+   the directory in SQL, marks each row created / updated / unchanged / deactivated /
+   skipped, applies the inserts and updates in bulk, and refreshes the name index for
+   the rows that changed.
+
+A chunk with anything unusual (a row with too few or too many fields, a blank line, a
+line Arrow cannot parse) is read again with Python's csv module, so every rejected row
+is reported with its exact line number.
 
 Memory stays constant whatever the file size: one batch of rows at a time.
 """
 
 import csv
 import io
-import math
 import zipfile
 import zlib
 from collections import Counter
@@ -31,16 +35,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from django.db import connections, transaction
 from django.utils import timezone
 
 from . import sirene
-from .reference import normalise
 
-BATCH_SIZE = 20_000
+CHUNK_BYTES = 4 << 20  # bytes of whole lines parsed at a time
 KEEP_REJECTIONS = 1_000  # rejected rows kept in memory for the summary
 STAGE = "relais_import_stage"
-STAGE_RAW = "relais_import_raw"
 MERGED = "relais_import_merged"
 TOKENS = "relais_import_tokens"
 
@@ -131,11 +136,11 @@ class _CountingReader(io.RawIOBase):
 
 
 @contextmanager
-def open_stock(path: Path) -> Iterator[tuple[io.TextIOBase, int, _CountingReader]]:
-    """Open a StockEtablissement CSV or .zip as a text stream.
+def open_stock(path: Path) -> Iterator[tuple[io.BufferedReader, int, _CountingReader]]:
+    """Open a StockEtablissement CSV or .zip as a binary stream of the CSV.
 
-    Yields (text stream, total bytes, counting reader). Raises SireneFileError for
-    files that are not a readable CSV or zip.
+    Yields (stream, total bytes, counting reader). Raises SireneFileError for files
+    that are not a readable CSV or zip.
     """
     path = Path(path)
     if not path.is_file():
@@ -158,19 +163,13 @@ def open_stock(path: Path) -> Iterator[tuple[io.TextIOBase, int, _CountingReader
                 raise SireneFileError(f"{path}: cannot read {member.filename} ({e})") from None
             with raw:
                 counter = _CountingReader(raw)
-                yield _text(counter), member.file_size, counter
+                yield io.BufferedReader(counter, 1 << 20), member.file_size, counter
         return
     if magic.startswith(b"\x1f\x8b"):
         raise SireneFileError(f"{path}: gzip files are not supported, use the CSV or the .zip")
     with path.open("rb") as raw:
         counter = _CountingReader(raw)
-        yield _text(counter), size, counter
-
-
-def _text(counter: _CountingReader) -> io.TextIOWrapper:
-    return io.TextIOWrapper(
-        io.BufferedReader(counter, buffer_size=1 << 20), encoding="utf-8-sig", newline=""
-    )
+        yield io.BufferedReader(counter, 1 << 20), size, counter
 
 
 def _pick_member(path: Path, archive: zipfile.ZipFile) -> zipfile.ZipInfo:
@@ -185,6 +184,56 @@ def _pick_member(path: Path, archive: zipfile.ZipFile) -> zipfile.ZipInfo:
             f"{path}: expected one StockEtablissement CSV in the zip, found {names}"
         )
     return csvs[0]
+
+
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
+NEWLINE = b"\n"
+
+
+def _read_header(stream, path) -> list[str]:
+    try:
+        first = stream.readline(1 << 20)
+    except _ZIP_ERRORS as e:
+        raise SireneFileError(f"{path}: the zip archive is damaged or truncated ({e})") from None
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SireneFileError(
+            f"{path}: not UTF-8 text (byte 0x{first[e.start]:02x} in the first line)"
+        ) from None
+    if not text.strip():
+        raise SireneFileError(f"{path}: the first line is empty, expected the header")
+    try:
+        header = next(csv.reader([text]))
+    except (csv.Error, StopIteration) as e:
+        raise SireneFileError(f"{path}: not a CSV file ({e})") from None
+    ArrowParser.check_header(header)
+    return header
+
+
+def _chunks(stream, path, size: int = CHUNK_BYTES) -> Iterator[tuple[bytes, int]]:
+    """(bytes of whole lines, number of the first line) after the header (line 1)."""
+    rest = b""
+    line = 2
+    while True:
+        try:
+            block = stream.read(size)
+        except _ZIP_ERRORS as e:
+            raise SireneFileError(
+                f"{path}: the zip archive is damaged or truncated after line {line} ({e})"
+            ) from None
+        if not block:
+            if rest.strip():
+                yield rest + b"\n", line
+            return
+        data = rest + block if rest else block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+            continue
+        chunk, rest = data[:cut + 1], data[cut + 1:]
+        yield chunk, line
+        line += chunk.count(b"\n")
 
 
 # --- Turning rows into directory rows ---------------------------------------------------
@@ -218,37 +267,37 @@ def load_naf_labels(using: str = "default") -> dict[str, str]:
 
 def name_tokens(search_name: str) -> list[str]:
     """Words of a normalised trade name worth indexing for free-text search."""
-    out = dict.fromkeys(
-        w[:TOKEN_LENGTH] for w in search_name.split()
-        if len(w) >= 2 and w not in NAME_STOPWORDS and not w.isdigit()
-    )
-    return list(out)[:MAX_TOKENS]
-
-
-def fallback_name(siret: str, naf_code: str, naf_labels: dict[str, str]) -> str:
-    """The name shown when SIRENE gives no enseigne nor dénomination usuelle.
-
-    StockEtablissement has no legal-unit name (that is StockUniteLegale), so the
-    activity stands in; the SIRET when the activity is unknown.
-    """
-    label = naf_labels.get(naf_code)
-    return label[:255] if label else f"Établissement {sirene.format_siret(siret)}"
-
-
-def _clean(value: str) -> str:
-    """A text value without INSEE's [ND] mask, NUL characters and surrounding blanks."""
-    if "[ND]" in value:
-        value = value.replace(sirene.ND, "")
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    return value.strip()
+    out = []
+    for w in search_name.split():
+        if len(w) >= 2 and w not in NAME_STOPWORDS and not w.isdigit():
+            w = w[:TOKEN_LENGTH]
+            if w not in out:
+                out.append(w)
+    return out[:MAX_TOKENS]
 
 
 REPETITION = {"B": "bis", "T": "ter", "Q": "quater", "C": "quinquies"}
+# Columns the import reads (when the file has them).
+USED = (
+    "siret", "statutDiffusionEtablissement", "dateDernierTraitementEtablissement",
+    "complementAdresseEtablissement", "numeroVoieEtablissement",
+    "indiceRepetitionEtablissement", "typeVoieEtablissement", "libelleVoieEtablissement",
+    "codePostalEtablissement", "codeCommuneEtablissement", "codePaysEtrangerEtablissement",
+    "coordonneeLambertAbscisseEtablissement", "coordonneeLambertOrdonneeEtablissement",
+    "etatAdministratifEtablissement", "enseigne1Etablissement", "enseigne2Etablissement",
+    "enseigne3Etablissement", "denominationUsuelleEtablissement",
+    "activitePrincipaleEtablissement", "nomenclatureActivitePrincipaleEtablissement",
+    "activitePrincipaleNAF25Etablissement",
+)
+_NUMBER = r"^\s*-?[0-9]+(\.[0-9]*)?\s*$"
 
 
-class RowParser:
-    """Turns StockEtablissement rows into staged rows, batch by batch."""
+def _np(array) -> np.ndarray:
+    return array.to_numpy(zero_copy_only=False)
+
+
+class ArrowParser:
+    """Turns chunks of StockEtablissement rows into staged rows, column by column."""
 
     @staticmethod
     def check_header(header: list[str]) -> None:
@@ -263,184 +312,293 @@ class RowParser:
                 "not a usable StockEtablissement file: missing column(s) " + ", ".join(missing)
             )
 
-    def __init__(self, header: list[str], communes: dict, naf_labels: dict):
+    def __init__(self, header: list[str], communes: dict[str, CommuneInfo],
+                 naf_labels: dict[str, str]):
         self.check_header(header)
-        names = [h.strip() for h in header]
-        self.ncols = len(names)
-        blank = self.ncols  # rows get one empty value appended: missing columns point at it
-        position = {}
-        for i, n in enumerate(names):
-            position.setdefault(n, i)
-        self.col = {c: position.get(c, blank) for c in sirene.HEADER}
-        self.communes = communes
-        self.naf_labels = naf_labels
-        self.street_types = sirene.street_types()
-
-    def parse(self, rows: list[tuple[int, list[str]]]):
-        """Parse one batch. Returns (staged rows, token rows, rejections, withdrawn)."""
-        c = self.col
-        i_siret, i_state = c["siret"], c["etatAdministratifEtablissement"]
-        i_commune, i_country = c["codeCommuneEtablissement"], c["codePaysEtrangerEtablissement"]
-        i_statut = c["statutDiffusionEtablissement"]
-        i_names = (c["enseigne1Etablissement"], c["denominationUsuelleEtablissement"],
-                   c["enseigne2Etablissement"], c["enseigne3Etablissement"])
-        i_naf, i_nom = c["activitePrincipaleEtablissement"], c[
-            "nomenclatureActivitePrincipaleEtablissement"]
-        i_naf25 = c["activitePrincipaleNAF25Etablissement"]
-        i_cp = c["codePostalEtablissement"]
-        i_num, i_ind = c["numeroVoieEtablissement"], c["indiceRepetitionEtablissement"]
-        i_type, i_voie = c["typeVoieEtablissement"], c["libelleVoieEtablissement"]
-        i_compl = c["complementAdresseEtablissement"]
-        i_x = c["coordonneeLambertAbscisseEtablissement"]
-        i_y = c["coordonneeLambertOrdonneeEtablissement"]
-        i_updated = c["dateDernierTraitementEtablissement"]
-        ncols = self.ncols
-        communes = self.communes
-        naf_labels = self.naf_labels
-        street_types = self.street_types
-        nd = sirene.ND
-
-        staged: list[list] = []
-        tokens: list[tuple[str, int, str]] = []
-        rejections: list[Rejection] = []
-        # Per projection: indexes into `staged`, x, y.
-        projected: dict[int, tuple[list[int], list[float], list[float]]] = {}
-
-        for line, row in rows:
-            n = len(row)
-            if n != ncols:
-                if n <= 1 and (n == 0 or not row[0].strip()):
-                    continue  # blank line
-                siret = row[i_siret].strip() if i_siret < n else ""
-                what = "too few" if n < ncols else "too many"
-                rejections.append(Rejection(line, siret, f"{what} fields ({n} of {ncols})"))
-                continue
-            row.append("")
-            siret = row[i_siret].strip()
-            if len(siret) != 14 or not siret.isdigit():
-                rejections.append(Rejection(line, siret[:40], "SIRET is not 14 digits"))
-                continue
-            state = row[i_state].strip()
-            if state == sirene.CLOSED:
-                staged.append(_withdrawn(siret, line))
-                continue
-            if state != sirene.ACTIVE:
-                rejections.append(Rejection(
-                    line, siret, f"unknown etatAdministratifEtablissement {state[:10]!r}"))
-                continue
-            code = row[i_commune].strip()
-            commune = communes.get(code)
-            if commune is None:
-                if (not code or code == nd) and row[i_country].strip() not in ("", nd):
-                    staged.append(_withdrawn(siret, line))  # abroad
-                elif code.startswith(sirene.UNCOVERED_COMMUNE_PREFIXES):
-                    staged.append(_withdrawn(siret, line))
-                elif not code or code == nd:
-                    rejections.append(Rejection(line, siret, "no commune"))
-                else:
-                    rejections.append(Rejection(line, siret, f"unknown commune {code[:10]!r}"))
-                continue
-            statut = row[i_statut].strip()
-            if statut not in ("O", "P", ""):
-                staged.append(_withdrawn(siret, line))  # not diffusible: never published
-                continue
-            partial = statut == sirene.PARTIALLY_DIFFUSIBLE
-
-            name = ""
-            for i in i_names:
-                value = row[i]
-                if value and value != nd:
-                    value = _clean(value)
-                    if value:
-                        name = value[:255]
-                        break
-            naf_code = row[i_naf].strip()[:8]
-            if naf_code == nd:
-                naf_code = ""
-            if name:
-                search_name = normalise(name)[:255]
-                for token in name_tokens(search_name):
-                    tokens.append((siret, line, token))
-            else:
-                search_name = ""
-                name = fallback_name(siret, naf_code, naf_labels)
-
-            address = ""
-            if not partial:
-                parts = (row[i_num], row[i_ind], row[i_type], row[i_voie], row[i_compl])
-                if nd in parts:
-                    partial = True  # masked despite the status: treat as partial
-                else:
-                    voie = _clean(parts[3])
-                    if voie:
-                        num, ind, typ, compl = (_clean(parts[0]), parts[1].strip(),
-                                                parts[2].strip(), _clean(parts[4]))
-                        words = [num, REPETITION.get(ind.upper(), ind) if num else "",
-                                 street_types.get(typ.upper(), typ), voie]
-                        address = " ".join(w for w in words if w)
-                        if compl:
-                            address = f"{compl}, {address}"
-                        address = address[:255]
-
-            postal_code = row[i_cp].strip()
-            if len(postal_code) != 5 or not postal_code.isdigit():
-                postal_code = commune.postal_code
-
-            staged_row = [
-                siret, line, KEEP, siret[:9], name, search_name, naf_code,
-                _clean(row[i_nom])[:8] if row[i_nom] else "",
-                _clean(row[i_naf25])[:8] if row[i_naf25] else "", code, postal_code, address,
-                "P" if partial else "O", commune.latitude, commune.longitude, "commune",
-                _clean(row[i_updated])[:19] if row[i_updated] else "",
-            ]
-            staged.append(staged_row)
-            if not partial:
-                x, y = row[i_x], row[i_y]
-                if x and y and x != nd and y != nd:
-                    try:
-                        fx, fy = float(x), float(y)
-                    except ValueError:
-                        fx = fy = math.nan
-                    if math.isfinite(fx) and math.isfinite(fy):
-                        epsg = sirene.crs_for_departement(commune.departement)
-                        group = projected.get(epsg)
-                        if group is None:
-                            group = projected[epsg] = ([], [], [])
-                        group[0].append(len(staged) - 1)
-                        group[1].append(fx)
-                        group[2].append(fy)
-
-        for epsg, (indexes, xs, ys) in projected.items():
-            self._project(staged, epsg, indexes, xs, ys)
-        return staged, tokens, rejections
-
-    def _project(self, staged, epsg, indexes, xs, ys) -> None:
-        """Convert one projection's coordinates in one call; keep plausible points."""
-        lon, lat = sirene.to_wgs84(epsg).transform(np.asarray(xs), np.asarray(ys))
-        ref_lat = np.fromiter((staged[i][13] for i in indexes), float, len(indexes))
-        ref_lon = np.fromiter((staged[i][14] for i in indexes), float, len(indexes))
-        dy = (lat - ref_lat) * 111.2
-        dx = (lon - ref_lon) * 111.2 * np.cos(np.radians(ref_lat))
-        offset = np.sqrt(dx * dx + dy * dy)
-        limit = np.fromiter(
-            (MAX_OFFSET_KM_BY_DEPARTEMENT.get(self.communes[staged[i][9]].departement,
-                                              MAX_OFFSET_KM) for i in indexes),
-            float, len(indexes),
+        # Unique names for Arrow; the first occurrence of a known column is the one used.
+        self.names, seen = [], set()
+        for i, h in enumerate(header):
+            name = h.strip()
+            self.names.append(name if name and name not in seen else f"__column{i}")
+            seen.add(name)
+        self.ncols = len(self.names)
+        self.present = [c for c in USED if c in seen]
+        self.index = {n: i for i, n in enumerate(self.names)}
+        codes = list(communes)
+        self.commune_codes = pa.array(codes, pa.string())
+        self.c_lat = np.array([communes[c].latitude for c in codes])
+        self.c_lon = np.array([communes[c].longitude for c in codes])
+        self.c_postal = pa.array([communes[c].postal_code for c in codes], pa.string())
+        self.c_epsg = np.array([sirene.crs_for_departement(communes[c].departement)
+                                for c in codes])
+        self.c_limit = np.array([MAX_OFFSET_KM_BY_DEPARTEMENT.get(communes[c].departement,
+                                                                  MAX_OFFSET_KM) for c in codes])
+        self.naf_codes = pa.array(list(naf_labels), pa.string())
+        self.naf_label_values = pa.array([v[:255] for v in naf_labels.values()], pa.string())
+        types = sirene.street_types()
+        self.type_codes = pa.array(list(types), pa.string())
+        self.type_words = pa.array(list(types.values()), pa.string())
+        self.rep_codes = pa.array(list(REPETITION), pa.string())
+        self.rep_words = pa.array(list(REPETITION.values()), pa.string())
+        self.stopwords = pa.array(sorted(NAME_STOPWORDS), pa.string())
+        self.read_options = pacsv.ReadOptions(column_names=self.names, use_threads=True,
+                                              block_size=1 << 20)
+        self.convert_options = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(self.present, pa.string()),
+            include_columns=self.present, strings_can_be_null=False,
+            quoted_strings_can_be_null=False, check_utf8=True,
         )
-        ok = np.isfinite(offset) & (offset <= limit)
-        for k in np.flatnonzero(ok).tolist():
-            row = staged[indexes[k]]
-            row[13] = round(float(lat[k]), 6)
-            row[14] = round(float(lon[k]), 6)
-            row[15] = "sirene"
+
+    # -- reading a chunk ----------------------------------------------------------------
+
+    def read(self, chunk: bytes, first_line: int, path):
+        """A chunk → (table of used columns, line number of each row, rejections)."""
+        invalid = []
+
+        def handler(row):
+            invalid.append(row)
+            return "skip"
+
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(chunk), read_options=self.read_options,
+                parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
+                convert_options=self.convert_options,
+            )
+        except pa.ArrowInvalid as e:
+            if "UTF8" in str(e) or "UTF-8" in str(e):
+                last = first_line + chunk.count(NEWLINE) - 1
+                raise SireneFileError(
+                    f"{path}: not UTF-8 text (between lines {first_line} and {last})"
+                ) from None
+            table = None
+        if table is not None and not invalid and table.num_rows == chunk.count(b"\n"):
+            return table, np.arange(first_line, first_line + table.num_rows), []
+        return self._read_slowly(chunk, first_line, path)
+
+    def _read_slowly(self, chunk: bytes, first_line: int, path):
+        """Python's csv module on an unusual chunk: exact line numbers for every row."""
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = first_line + chunk.count(b"\n", 0, e.start)
+            raise SireneFileError(
+                f"{path}: not UTF-8 text (byte 0x{chunk[e.start]:02x} at line {line})"
+            ) from None
+        reader = csv.reader(io.StringIO(text, newline=""))
+        wanted = [self.index[c] for c in self.present]
+        columns: list[list[str]] = [[] for _ in wanted]
+        lines, rejections = [], []
+        i_siret = self.index["siret"]
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                rejections.append(Rejection(first_line + reader.line_num - 1, "",
+                                            f"unreadable row ({e})"))
+                continue
+            line = first_line + reader.line_num - 1
+            if len(row) != self.ncols:
+                if len(row) == 0 or (len(row) == 1 and not row[0].strip()):
+                    continue
+                siret = row[i_siret].strip()[:40] if i_siret < len(row) else ""
+                what = "too few" if len(row) < self.ncols else "too many"
+                rejections.append(Rejection(line, siret,
+                                            f"{what} fields ({len(row)} of {self.ncols})"))
+                continue
+            for column, i in zip(columns, wanted, strict=True):
+                column.append(row[i].replace("\x00", ""))
+            lines.append(line)
+        table = pa.table({c: pa.array(col, pa.string())
+                          for c, col in zip(self.present, columns, strict=True)})
+        return table, np.asarray(lines, dtype=np.int64), rejections
+
+    # -- turning rows into staged rows --------------------------------------------------------
+
+    def parse(self, table: pa.Table, lines: np.ndarray):
+        """Returns (staged rows, token rows, rejections)."""
+        n = table.num_rows
+        if n == 0:
+            return [], [], []
+        empty = pa.array([""] * n, pa.string()) if len(self.present) < len(USED) else None
+
+        def col(name, t=table):
+            return t.column(name) if name in t.column_names else empty[:t.num_rows]
+
+        def clean(a):
+            a = pc.replace_substring(a, sirene.ND, "")
+            return pc.utf8_trim_whitespace(a)
+
+        siret = pc.utf8_trim_whitespace(col("siret"))
+        state = _np(pc.utf8_trim_whitespace(col("etatAdministratifEtablissement")))
+        siret_np = _np(siret)
+        siret_ok = _np(pc.match_substring_regex(siret, r"^[0-9]{14}$"))
+        closed = state == sirene.CLOSED
+        active = state == sirene.ACTIVE
+        code = pc.utf8_trim_whitespace(col("codeCommuneEtablissement"))
+        cidx = pc.index_in(code, value_set=self.commune_codes)
+        known = _np(pc.is_valid(cidx))
+        code_np = _np(code)
+        no_code = (code_np == "") | (code_np == sirene.ND)
+        country = _np(clean(col("codePaysEtrangerEtablissement")))
+        uncovered = _np(pc.starts_with(code, sirene.UNCOVERED_COMMUNE_PREFIXES[0]))
+        for prefix in sirene.UNCOVERED_COMMUNE_PREFIXES[1:]:
+            uncovered |= _np(pc.starts_with(code, prefix))
+        statut = _np(pc.utf8_trim_whitespace(col("statutDiffusionEtablissement")))
+        diffusible = (statut == "O") | (statut == "P") | (statut == "")
+
+        rejections: list[Rejection] = []
+        bad_siret = ~siret_ok
+        bad_state = siret_ok & ~closed & ~active
+        act = siret_ok & active
+        abroad = act & ~known & ((no_code & (country != "")) | uncovered)
+        no_commune = act & ~known & ~abroad & no_code
+        unknown = act & ~known & ~abroad & ~no_code
+        for mask, reason in ((bad_siret, None), (bad_state, "state"), (no_commune, "none"),
+                             (unknown, "unknown")):
+            for i in np.flatnonzero(mask).tolist():
+                line, s = int(lines[i]), siret_np[i]
+                if reason is None:
+                    rejections.append(Rejection(line, s[:40], "SIRET is not 14 digits"))
+                elif reason == "state":
+                    rejections.append(Rejection(
+                        line, s, f"unknown etatAdministratifEtablissement {state[i][:10]!r}"))
+                elif reason == "none":
+                    rejections.append(Rejection(line, s, "no commune"))
+                else:
+                    rejections.append(Rejection(line, s, f"unknown commune {code_np[i][:10]!r}"))
+        withdraw = (siret_ok & closed) | abroad | (act & known & ~diffusible)
+        staged: list[tuple] = [
+            (siret_np[i], int(lines[i]), WITHDRAW, siret_np[i][:9], "", "", "", "", "", None,
+             "", "", "O", None, None, "", "")
+            for i in np.flatnonzero(withdraw).tolist()
+        ]
+        keep = act & known & diffusible
+        if not keep.any():
+            return staged, [], rejections
+        k = pa.array(keep)
+        t = table.filter(k)
+        m = t.num_rows
+        ids = siret.filter(k)
+        keep_lines = lines[keep]
+        ci = _np(cidx.filter(k)).astype(np.int64)
+        partial = _np(pc.equal(pc.utf8_trim_whitespace(col("statutDiffusionEtablissement", t)),
+                               sirene.PARTIALLY_DIFFUSIBLE))
+
+        # Name: enseigne, dénomination usuelle, other enseignes; the activity otherwise.
+        def nullify(a):
+            a = pc.utf8_slice_codeunits(clean(a), 0, 255)
+            return pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
+
+        name = pc.coalesce(*(nullify(col(c, t)) for c in (
+            "enseigne1Etablissement", "denominationUsuelleEtablissement",
+            "enseigne2Etablissement", "enseigne3Etablissement")))
+        named = _np(pc.is_valid(name))
+        naf_code = pc.utf8_slice_codeunits(clean(col("activitePrincipaleEtablissement", t)), 0, 8)
+        label = pc.take(self.naf_label_values, pc.index_in(naf_code, value_set=self.naf_codes))
+        by_siret = pc.binary_join_element_wise(
+            "Établissement", pc.utf8_slice_codeunits(ids, 0, 3),
+            pc.utf8_slice_codeunits(ids, 3, 6), pc.utf8_slice_codeunits(ids, 6, 9),
+            pc.utf8_slice_codeunits(ids, 9, 14), " ")
+        name = pc.coalesce(name, label, by_siret)
+        search_name = pc.if_else(pa.array(named), _normalise(name), "")
+
+        # Address, never for partially diffusible rows nor rows with masked parts.
+        parts = [col(c, t) for c in ("numeroVoieEtablissement", "indiceRepetitionEtablissement",
+                                     "typeVoieEtablissement", "libelleVoieEtablissement",
+                                     "complementAdresseEtablissement")]
+        for part in parts:
+            partial |= _np(pc.match_substring(part, sirene.ND))
+        num, ind, typ, voie, compl = (pc.utf8_trim_whitespace(p) for p in parts)
+        ind = pc.coalesce(pc.take(self.rep_words, pc.index_in(pc.utf8_upper(ind),
+                                                              value_set=self.rep_codes)), ind)
+        ind = pc.if_else(pc.equal(num, ""), "", ind)
+        typ = pc.coalesce(pc.take(self.type_words, pc.index_in(pc.utf8_upper(typ),
+                                                               value_set=self.type_codes)), typ)
+        words = [pc.if_else(pc.equal(w, ""), pa.scalar(None, pa.string()), w)
+                 for w in (num, ind, typ, voie)]
+        street = pc.binary_join_element_wise(*words, " ", null_handling="skip")
+        with_compl = pc.binary_join_element_wise(compl, street, ", ")
+        address = pc.if_else(pc.equal(compl, ""), street, with_compl)
+        address = pc.if_else(pc.equal(voie, ""), "", address)
+        address = pc.utf8_slice_codeunits(pc.if_else(pa.array(partial), "", address), 0, 255)
+
+        postal = pc.utf8_trim_whitespace(col("codePostalEtablissement", t))
+        postal = pc.if_else(pc.match_substring_regex(postal, r"^[0-9]{5}$"), postal,
+                            pc.take(self.c_postal, pa.array(ci)))
+
+        # Coordinates: SIRENE's when readable and plausible, the commune's point otherwise.
+        lat, lon = self.c_lat[ci].copy(), self.c_lon[ci].copy()
+        from_sirene = np.zeros(m, dtype=bool)
+        xs, ys = col("coordonneeLambertAbscisseEtablissement", t), col(
+            "coordonneeLambertOrdonneeEtablissement", t)
+        readable = _np(pc.and_(pc.match_substring_regex(xs, _NUMBER),
+                               pc.match_substring_regex(ys, _NUMBER))) & ~partial
+        if readable.any():
+            x = np.full(m, np.nan)
+            y = np.full(m, np.nan)
+            r = pa.array(readable)
+            x[readable] = _np(pc.cast(pc.utf8_trim_whitespace(xs.filter(r)), pa.float64()))
+            y[readable] = _np(pc.cast(pc.utf8_trim_whitespace(ys.filter(r)), pa.float64()))
+            epsg = self.c_epsg[ci]
+            for code_epsg in np.unique(epsg[readable]).tolist():
+                sel = readable & (epsg == code_epsg)
+                plon, plat = sirene.to_wgs84(code_epsg).transform(x[sel], y[sel])
+                dy = (plat - lat[sel]) * 111.2
+                dx = (plon - lon[sel]) * 111.2 * np.cos(np.radians(lat[sel]))
+                offset = np.sqrt(dx * dx + dy * dy)
+                ok = np.isfinite(offset) & (offset <= self.c_limit[ci][sel])
+                where = np.flatnonzero(sel)[ok]
+                lat[where] = np.round(plat[ok], 6)
+                lon[where] = np.round(plon[ok], 6)
+                from_sirene[where] = True
+
+        small = lambda name, size: pc.utf8_slice_codeunits(clean(col(name, t)), 0, size)  # noqa: E731
+        columns = [
+            ids.to_pylist(), keep_lines.tolist(), [KEEP] * m,
+            pc.utf8_slice_codeunits(ids, 0, 9).to_pylist(), name.to_pylist(),
+            search_name.to_pylist(), naf_code.to_pylist(),
+            small("nomenclatureActivitePrincipaleEtablissement", 8).to_pylist(),
+            small("activitePrincipaleNAF25Etablissement", 8).to_pylist(),
+            _np(code.filter(k)).tolist(), postal.to_pylist(), address.to_pylist(),
+            np.where(partial, "P", "O").tolist(), lat.tolist(), lon.tolist(),
+            np.where(from_sirene, "sirene", "commune").tolist(),
+            small("dateDernierTraitementEtablissement", 19).to_pylist(),
+        ]
+        staged += zip(*columns, strict=True)
+        return staged, self._tokens(ids, keep_lines, search_name, named), rejections
+
+    def _tokens(self, ids, lines, search_name, named) -> list[tuple[str, int, str]]:
+        if not named.any():
+            return []
+        words = pc.split_pattern(search_name, " ")
+        flat = pc.list_flatten(words)
+        parent = _np(pc.list_parent_indices(words))
+        good = _np(pc.and_(
+            pc.and_(pc.greater_equal(pc.utf8_length(flat), 2),
+                    pc.invert(pc.is_in(flat, value_set=self.stopwords))),
+            pc.invert(pc.match_substring_regex(flat, r"^[0-9]+$"))))
+        tokens = pc.utf8_slice_codeunits(flat.filter(pa.array(good)), 0, TOKEN_LENGTH)
+        parent = parent[good]
+        id_list = _np(ids)
+        # One row per (establishment, word): a word repeated in a name counts once.
+        return list(dict.fromkeys(zip(id_list[parent].tolist(), lines[parent].tolist(),
+                                      tokens.to_pylist(), strict=True)))
 
 
-def _withdrawn(siret: str, line: int) -> list:
-    return [siret, line, WITHDRAW, siret[:9], "", "", "", "", "", None, "", "", "O",
-            None, None, "", ""]
+_PUNCTUATION = r"[-'’_,.;:/()\"]"
 
 
-# --- Staging ------------------------------------------------------------------------------
+def _normalise(names):
+    """reference.normalise(), column-wise: lower case, no accents, single spaces."""
+    text = pc.utf8_normalize(names, "NFKD")
+    text = pc.replace_substring_regex(text, r"\p{Mn}", "")
+    text = pc.utf8_lower(text)
+    text = pc.replace_substring_regex(text, _PUNCTUATION, " ")
+    text = pc.replace_substring_regex(text, r"\s+", " ")
+    return pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(text), 0, 255)
 
 
 class _Stage:
@@ -456,21 +614,15 @@ class _Stage:
             self._drop(cursor)
             if self.vendor == "postgresql":
                 cursor.execute("SET work_mem = '256MB'")
-                cursor.execute(
-                    f"CREATE TEMP TABLE {STAGE_RAW} ({self._columns()}, status varchar(12))"
-                )
             else:
                 cursor.execute("PRAGMA cache_size = -200000")
                 cursor.execute("PRAGMA temp.cache_size = -200000")
-                cursor.execute(
-                    f"CREATE TEMP TABLE {STAGE} ({self._columns()}, status TEXT, "
-                    "PRIMARY KEY (siret))"
-                )
+            cursor.execute(f"CREATE TEMP TABLE {STAGE} ({self._columns()})")
             cursor.execute(f"CREATE TEMP TABLE {TOKENS} (siret varchar(14), line integer, "
                            "token varchar(32))")
 
     def _columns(self) -> str:
-        text = "varchar(255)" if self.vendor == "postgresql" else "TEXT"
+        text = "text" if self.vendor == "postgresql" else "TEXT"
         real = "double precision" if self.vendor == "postgresql" else "REAL"
         types = {"line": "integer", "latitude": real, "longitude": real}
         return ", ".join(f"{c} {types.get(c, text)}" for c in STAGE_COLUMNS)
@@ -481,7 +633,7 @@ class _Stage:
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             if self.vendor == "postgresql":
                 pg = cursor.cursor
-                with pg.copy(f"COPY {STAGE_RAW} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as cp:
+                with pg.copy(f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as cp:
                     for row in staged:
                         cp.write_row(row)
                 with pg.copy(f"COPY {TOKENS} (siret, line, token) FROM STDIN") as cp:
@@ -490,37 +642,32 @@ class _Stage:
             else:
                 cols = ", ".join(STAGE_COLUMNS)
                 marks = ", ".join(["%s"] * len(STAGE_COLUMNS))
-                updates = ", ".join(f"{c} = excluded.{c}" for c in STAGE_COLUMNS[1:])
-                cursor.executemany(
-                    f"INSERT INTO {STAGE} ({cols}) VALUES ({marks}) "
-                    f"ON CONFLICT (siret) DO UPDATE SET {updates}",
-                    staged,
-                )
+                cursor.executemany(f"INSERT INTO {STAGE} ({cols}) VALUES ({marks})", staged)
                 cursor.executemany(
                     f"INSERT INTO {TOKENS} (siret, line, token) VALUES (%s, %s, %s)", tokens
                 )
 
     def finish_loading(self) -> None:
         with self.connection.cursor() as cursor:
+            cursor.execute(f"CREATE INDEX {STAGE}_siret ON {STAGE} (siret, line)")
             cursor.execute(f"CREATE INDEX {TOKENS}_siret ON {TOKENS} (siret, line)")
+            if self.vendor == "postgresql":
+                cursor.execute(f"ANALYZE {STAGE}")
 
     def drop(self) -> None:
         with self.connection.cursor() as cursor:
             self._drop(cursor)
 
     def _drop(self, cursor) -> None:
-        for table in (STAGE_RAW, STAGE, MERGED, TOKENS):
+        for table in (STAGE, MERGED, TOKENS):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
     def merge(self) -> dict[str, int]:
         """Apply the stage to the directory in one transaction; counts by outcome."""
         est = "directory_establishment"
         now = self.connection.ops.adapt_datetimefield_value(timezone.now())
-        if self.vendor == "postgresql":  # the last occurrence of each SIRET
-            source = (f"(SELECT DISTINCT ON (siret) * FROM {STAGE_RAW} "
-                      "ORDER BY siret, line DESC)")
-        else:
-            source = STAGE  # already one row per SIRET (upserted)
+        # Only the last occurrence of each SIRET in the file counts.
+        last = f"NOT EXISTS (SELECT 1 FROM {STAGE} d WHERE d.siret = s.siret AND d.line > s.line)"
         same = " AND ".join(f"e.{c} = s.{c}" for c in COMPARED)
         staged = ", ".join(f"s.{c}" for c in STAGE_COLUMNS)
         cols = ", ".join(COMPARED)
@@ -537,7 +684,7 @@ class _Stage:
                         WHEN e.active = %s THEN 'deactivated'
                         ELSE 'unchanged' END
                     END AS status
-                FROM {source} s LEFT JOIN {est} e ON e.siret = s.siret""",
+                FROM {STAGE} s LEFT JOIN {est} e ON e.siret = s.siret WHERE {last}""",
                 [KEEP, True, True],
             )
             cursor.execute(f"CREATE INDEX {MERGED}_siret ON {MERGED} (siret, line)")
@@ -566,7 +713,7 @@ class _Stage:
                 "INSERT INTO directory_nametoken (token, siret) "
                 f"SELECT t.token, t.siret FROM {TOKENS} t JOIN {MERGED} s "
                 "ON s.siret = t.siret AND s.line = t.line "
-                "WHERE s.status IN ('created', 'updated')"
+                "WHERE s.status IN ('created', 'updated') ORDER BY t.token, t.siret"
             )
             cursor.execute(f"SELECT status, COUNT(*) FROM {MERGED} GROUP BY status")
             return dict(cursor.fetchall())
@@ -579,10 +726,10 @@ def import_sirene(
     path: Path | str,
     *,
     using: str = "default",
-    batch_size: int = BATCH_SIZE,
     progress: bool | None = None,
     on_rejection: Callable[[Rejection], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> ImportResult:
     """Import a StockEtablissement file; see the module docstring.
 
@@ -596,20 +743,19 @@ def import_sirene(
     started = timezone.now()
     result = ResultCollector(on_rejection)
     stage = _Stage(using)
-    with open_stock(Path(path)) as (text, total, counter):
-        reader = csv.reader(text)
-        header = _header(reader, path)  # a wrong file stops here, before any database work
-        parser = RowParser(header, load_communes(using), load_naf_labels(using))
+    with open_stock(Path(path)) as (stream, total, counter):
+        header = _read_header(stream, path)  # a wrong file stops here, before the database
+        parser = ArrowParser(header, load_communes(using), load_naf_labels(using))
         stage.create()
         try:
             bar = tqdm(total=total, unit="B", unit_scale=True, desc="SIRENE",
                        disable=None if progress is None else not progress, leave=False)
             with bar:
-                for staged, tokens, rejections, read in _batches(
-                    reader, parser, path, batch_size
-                ):
-                    result.read += read
-                    result.add_rejections(rejections)
+                for chunk, first_line in _chunks(stream, path, chunk_bytes):
+                    table, lines, rejections = parser.read(chunk, first_line, path)
+                    staged, tokens, more = parser.parse(table, lines)
+                    result.read += table.num_rows + len(rejections)
+                    result.add_rejections(sorted(rejections + more, key=lambda r: r.line))
                     stage.write(staged, tokens)
                     bar.update(counter.count - bar.n)
             if on_phase:
@@ -652,54 +798,3 @@ class ResultCollector:
                 self.on_rejection(rejection)
 
 
-def _header(reader, path) -> list[str]:
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise SireneFileError(f"{path}: the file is empty") from None
-    except csv.Error as e:
-        raise SireneFileError(f"{path}: not a CSV file ({e})") from None
-    except UnicodeDecodeError as e:
-        raise SireneFileError(
-            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} in the header)"
-        ) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-        raise SireneFileError(f"{path}: the zip archive is damaged or truncated ({e})") from None
-    if not header or not any(h.strip() for h in header):
-        raise SireneFileError(f"{path}: the first line is empty, expected the header")
-    RowParser.check_header(header)
-    return header
-
-
-def _batches(reader, parser, path, batch_size):
-    """Yield (staged, tokens, rejections, rows read) per batch; file errors → SireneFileError."""
-    line = 1
-    try:
-        batch: list[tuple[int, list[str]]] = []
-        unreadable: list[Rejection] = []
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as e:  # e.g. an oversized field: that row only
-                line = reader.line_num
-                unreadable.append(Rejection(line, "", f"unreadable row ({e})"))
-                continue
-            line = reader.line_num
-            batch.append((line, row))
-            if len(batch) >= batch_size:
-                staged, tokens, rejections = parser.parse(batch)
-                yield staged, tokens, unreadable + rejections, len(batch) + len(unreadable)
-                batch, unreadable = [], []
-        if batch or unreadable:
-            staged, tokens, rejections = parser.parse(batch)
-            yield staged, tokens, unreadable + rejections, len(batch) + len(unreadable)
-    except UnicodeDecodeError as e:
-        raise SireneFileError(
-            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} after line {line})"
-        ) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-        raise SireneFileError(
-            f"{path}: the zip archive is damaged or truncated after line {line} ({e})"
-        ) from None

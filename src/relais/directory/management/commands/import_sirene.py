@@ -21,10 +21,9 @@ class Command(BaseCommand):
             "--report", metavar="FILE",
             help="write every rejected row (line, siret, reason) to this CSV file",
         )
-        parser.add_argument("--batch-size", type=int, default=20_000)
         parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
-    def handle(self, *args, path, report=None, batch_size=20_000, no_progress=False, **options):
+    def handle(self, *args, path, report=None, no_progress=False, **options):
         report_file = open(report, "w", newline="", encoding="utf-8") if report else None
         writer = csv.writer(report_file) if report_file else None
         if writer:
@@ -38,7 +37,6 @@ class Command(BaseCommand):
         try:
             result = import_sirene(
                 path,
-                batch_size=batch_size,
                 progress=False if no_progress else None,
                 on_rejection=(lambda r: writer.writerow([r.line, r.siret, r.reason]))
                 if writer else None,
