@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import django_setup, prepare, relais  # noqa: E402
+from _setup import django_setup, prepare, relais
 
 
 def main() -> None:
