@@ -1,6 +1,8 @@
 """Shared set-up for the directory benchmarks: a throw-away data folder and database."""
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,7 +19,11 @@ def prepare(database_url: str | None, keep: str | None = None) -> Path:
     PostgreSQL databases are dropped and created again: their name must contain
     "bench" so that no real database is ever dropped by mistake.
     """
-    data_dir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="relais-bench-"))
+    if keep:
+        data_dir = Path(keep)
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="relais-bench-directory-"))
+        atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     os.environ.update({"RELAIS_DATA_DIR": str(data_dir), "DEBUG": "false",
                        "SECRET_KEY": "benchmark-only", "LOG_LEVEL": "WARNING",
                        "DATABASE_URL": database_url or ""})

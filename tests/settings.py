@@ -18,3 +18,7 @@ from relais.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 RELAIS_DEMO = True
+# Django's live test server wraps the site in a media-files handler that calls
+# urlparse(MEDIA_URL): with the production value (None, recordings are never served by
+# URL) every request fails. A path nothing links to keeps the live server working.
+MEDIA_URL = "/test-media-not-served/"

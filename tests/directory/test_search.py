@@ -100,6 +100,9 @@ def test_phrases_and_free_text_on_names(directory):
     assert [h.establishment.siret for h in run(quoi="numero 44", ou="Créteil").hits] == [
         siret(44)]
     assert run(quoi="zzzzqqq", ou="Créteil").hits == []
+    # A word's beginning finds the names with the whole word.
+    assert [h.establishment.siret for h in run(quoi="elec dupon", ou="Créteil").hits] == [
+        siret(100)]
 
 
 def test_claimed_listings_follow_their_professional_s_metiers(directory, django_user_model):

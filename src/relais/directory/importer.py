@@ -710,10 +710,11 @@ class _Stage:
                 f"{MERGED} WHERE status IN ('created', 'updated', 'deactivated'))"
             )
             cursor.execute(
-                "INSERT INTO directory_nametoken (token, siret) "
-                f"SELECT t.token, t.siret FROM {TOKENS} t JOIN {MERGED} s "
-                "ON s.siret = t.siret AND s.line = t.line "
-                "WHERE s.status IN ('created', 'updated') ORDER BY t.token, t.siret"
+                "INSERT INTO directory_nametoken (token, latitude, longitude, siret) "
+                f"SELECT t.token, s.latitude, s.longitude, t.siret FROM {TOKENS} t "
+                f"JOIN {MERGED} s ON s.siret = t.siret AND s.line = t.line "
+                "WHERE s.status IN ('created', 'updated') "
+                "ORDER BY t.token, s.latitude, s.longitude, t.siret"
             )
             cursor.execute(f"SELECT status, COUNT(*) FROM {MERGED} GROUP BY status")
             return dict(cursor.fetchall())

@@ -136,14 +136,18 @@ class Establishment(models.Model):
 
 
 class NameToken(models.Model):
-    """One word of an establishment's trade name: the index behind free-text search.
+    """One word of an establishment's trade name, with its position: the index behind
+    free-text search.
 
     Derived data, maintained by the SIRENE import for active establishments that have
-    a trade name; the composite key (token, siret) serves prefix lookups.
+    a trade name. The key (token, latitude, longitude, siret) answers "this word in this
+    bounding box" from the index alone.
     """
 
-    pk = models.CompositePrimaryKey("token", "siret")
+    pk = models.CompositePrimaryKey("token", "latitude", "longitude", "siret")
     token = models.CharField(max_length=32)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
     siret = models.CharField(max_length=14)
 
     class Meta:

@@ -352,16 +352,25 @@ def _by_naf(naf_codes, box) -> list[tuple[str, float, float]]:
     )
 
 
-def _by_name(words: list[str], box, naf_codes=None) -> list[tuple[str, float, float]]:
+def _by_name(words: list[str], box, naf_codes=None, prefix=False):
+    """Active establishments in the box whose trade name has all the words.
+
+    The longest word drives the lookup in NameToken: an exact word (index seek on
+    token, then the latitude band) or, with ``prefix``, every word starting so.
+    """
     lead = max(words, key=len)
-    upper = lead[:-1] + chr(ord(lead[-1]) + 1)
+    if prefix:
+        upper = lead[:-1] + chr(ord(lead[-1]) + 1)
+        where, params = "t.token >= %s AND t.token < %s", [lead, upper]
+    else:
+        where, params = "t.token = %s", [lead]
     sql = (
-        "SELECT DISTINCT e.siret, e.latitude, e.longitude FROM directory_nametoken t "
+        "SELECT e.siret, e.latitude, e.longitude FROM directory_nametoken t "  # noqa: S608
         "JOIN directory_establishment e ON e.siret = t.siret "
-        "WHERE t.token >= %s AND t.token < %s AND e.active = %s "
-        "AND e.latitude BETWEEN %s AND %s AND e.longitude BETWEEN %s AND %s"
+        f"WHERE {where} AND t.latitude BETWEEN %s AND %s AND t.longitude BETWEEN %s AND %s "
+        "AND e.active = %s"
     )
-    params: list = [lead, upper, True, *box]
+    params += [*box, True]
     for word in words:
         if word != lead:  # every other word must appear in the name too
             sql += " AND e.search_name LIKE %s"
@@ -369,7 +378,29 @@ def _by_name(words: list[str], box, naf_codes=None) -> list[tuple[str, float, fl
     if naf_codes:
         sql += f" AND e.naf_code IN ({', '.join(['%s'] * len(naf_codes))})"
         params += list(naf_codes)
-    return _rows(sql, params)
+    return list(dict.fromkeys(_rows(sql, params)))
+
+
+def _ring_search(fetch, lat, lon, radius_km, needed) -> list[tuple[float, str]]:
+    """Rank ``fetch(box)`` rows in growing rings until ``needed`` are found."""
+    ranked: list[tuple[float, str]] = []
+    for radius in [r for r in RINGS_KM if r < radius_km] + [radius_km]:
+        ranked = _rank(fetch(bounding_box(lat, lon, radius)), lat, lon, radius)
+        if len(ranked) >= needed:
+            break
+    return ranked
+
+
+def _without(ranked: list[tuple[float, str]], opted_out, needed: int) -> list[tuple[float, str]]:
+    """The ranking up to ``needed`` places, minus listings whose professional opted out."""
+    out: list[tuple[float, str]] = []
+    start = 0
+    while len(out) < needed and start < len(ranked):
+        window = ranked[start:start + needed * 2]
+        dropped = opted_out([s for _d, s in window])
+        out += [x for x in window if x[1] not in dropped]
+        start += len(window)
+    return out if start >= len(ranked) else out + ranked[start:]
 
 
 def _rank(rows, lat, lon, radius_km) -> list[tuple[float, str]]:
@@ -408,28 +439,32 @@ def search(query: Query) -> Result:
         result.name_words = words
         if not words:
             return result
-        ranked = _rank(_by_name(words, bounding_box(lat, lon, query.radius_km)), lat, lon,
-                       query.radius_km)
+        ranked = _ring_search(lambda box: _by_name(words, box), lat, lon, query.radius_km,
+                              needed)
+        if not ranked and len(max(words, key=len)) >= 3:  # "plomb" → "plomberie"
+            ranked = _ring_search(lambda box: _by_name(words, box, prefix=True), lat, lon,
+                                  query.radius_km, needed)
     else:
         naf_codes = search_naf_codes(metier)
-        opted_out, opted_in = claimed_metier_overrides(metier["slug"], naf_codes)
+        opted_out, opted_in = claimed_metier_overrides(metier["slug"])
         rings = [r for r in RINGS_KM if r < query.radius_km] + [query.radius_km]
         ranked = []
         if rest and naf_codes:  # "plomberie dupont": the métier's establishments named so
             box = bounding_box(lat, lon, query.radius_km)
-            ranked = _rank(
-                [r for r in _by_name(rest, box, naf_codes) if r[0] not in opted_out],
-                lat, lon, query.radius_km)
+            ranked = _without(_rank(_by_name(rest, box, naf_codes, prefix=True), lat, lon,
+                                    query.radius_km), opted_out, needed)
             if ranked:
                 result.name_words = rest
         if not ranked:
             for radius in rings:
                 box = bounding_box(lat, lon, radius)
-                rows = [r for r in _by_naf(naf_codes, box) if r[0] not in opted_out] \
-                    if naf_codes else []
-                seen = {r[0] for r in rows}
-                rows += [r for r in opted_in(box) if r[0] not in seen]
-                ranked = _rank(rows, lat, lon, radius)
+                rows = _by_naf(naf_codes, box) if naf_codes else []
+                ranked = _without(_rank(rows, lat, lon, radius), opted_out, needed)
+                chosen = [r for r in opted_in(box)]
+                if chosen:
+                    seen = {s for _d, s in ranked}
+                    ranked = sorted(ranked + [x for x in _rank(chosen, lat, lon, radius)
+                                              if x[1] not in seen])
                 if len(ranked) >= needed:
                     break
 

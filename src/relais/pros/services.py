@@ -131,32 +131,34 @@ def reject(listings: Iterable[Listing]) -> int:
 
 
 def claimed_metier_overrides(
-    slug: str, naf_codes: Iterable[str]
-) -> tuple[set[str], Callable[[tuple], list[tuple[str, float, float]]]]:
+    slug: str,
+) -> tuple[Callable[[list[str]], set[str]], Callable[[tuple], list[tuple[str, float, float]]]]:
     """What professionals decided about a métier, for the directory search.
 
-    Returns (SIRETs of claimed listings under those NAF codes that dropped the métier,
-    a function giving the claimed listings that chose it within a bounding box as
-    (siret, latitude, longitude)).
+    Returns two functions: ``opted_out(sirets)`` gives those of the SIRETs whose claimed
+    listing dropped the métier; ``opted_in(box)`` gives the claimed listings that chose
+    it within a bounding box, as (siret, latitude, longitude).
     """
     approved = Listing.objects.filter(status=Listing.Status.APPROVED)
-    opted_out = set(
-        approved.filter(establishment__naf_code__in=list(naf_codes))
-        .exclude(metiers=slug)
-        .values_list("establishment_id", flat=True)
-    )
+
+    def opted_out(sirets: list[str]) -> set[str]:
+        if not sirets:
+            return set()
+        return set(
+            approved.filter(establishment_id__in=sirets).exclude(metiers=slug)
+            .values_list("establishment_id", flat=True)
+        )
 
     def opted_in(box: tuple) -> list[tuple[str, float, float]]:
         min_lat, max_lat, min_lon, max_lon = box
+        chosen = Listing.metiers.through.objects.filter(
+            metier_id=slug, listing__status=Listing.Status.APPROVED
+        ).values_list("listing__establishment_id", flat=True)
         return list(
-            approved.filter(
-                metiers=slug,
-                establishment__active=True,
-                establishment__latitude__range=(min_lat, max_lat),
-                establishment__longitude__range=(min_lon, max_lon),
-            ).values_list(
-                "establishment_id", "establishment__latitude", "establishment__longitude"
-            )
+            Establishment.objects.filter(
+                siret__in=list(chosen), active=True,
+                latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon),
+            ).values_list("siret", "latitude", "longitude")
         )
 
     return opted_out, opted_in

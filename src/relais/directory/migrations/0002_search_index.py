@@ -30,8 +30,10 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='NameToken',
             fields=[
-                ('pk', models.CompositePrimaryKey('token', 'siret', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('pk', models.CompositePrimaryKey('token', 'latitude', 'longitude', 'siret', blank=True, editable=False, primary_key=True, serialize=False)),
                 ('token', models.CharField(max_length=32)),
+                ('latitude', models.FloatField()),
+                ('longitude', models.FloatField()),
                 ('siret', models.CharField(max_length=14)),
             ],
             options={
