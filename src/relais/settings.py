@@ -26,8 +26,12 @@ def _secret_key() -> str:
     key = env.str("SECRET_KEY", default="")
     if key:
         return key
-    if not DEBUG and not env.bool("RELAIS_ALLOW_KEY_FILE", default=False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG is off.")
+    if not DEBUG and env.str("DATABASE_URL", default=""):
+        # A production deployment (its own database) takes its secrets from the
+        # environment only; the embedded default keeps a per-install key file.
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set in the environment when DEBUG is off and DATABASE_URL is set."
+        )
     path = DATA_DIR / "secret_key"
     if not path.exists():
         path.write_text(get_random_secret_key())
@@ -150,6 +154,7 @@ MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = None
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from here once collectstatic ran
 WHITENOISE_USE_FINDERS = True
 _storage = env.str("RELAIS_STORAGE", default="local")
 if _storage == "s3":
@@ -262,7 +267,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Telephony (TwiML dialect; Twilio's helper library) ----------------------------------
