@@ -287,6 +287,7 @@ RELAIS_EXTRACT_SECONDS = env.int("RELAIS_EXTRACT_SECONDS", default=20)
 # --- Pipeline ---------------------------------------------------------------------------
 RELAIS_STEP_MAX_ATTEMPTS = env.int("RELAIS_STEP_MAX_ATTEMPTS", default=5)
 RELAIS_RETRY_BASE_SECONDS = env.float("RELAIS_RETRY_BASE_SECONDS", default=30.0)
+RELAIS_RETRY_MAX_SECONDS = env.float("RELAIS_RETRY_MAX_SECONDS", default=3600.0)
 RELAIS_STEP_LEASE_SECONDS = env.int("RELAIS_STEP_LEASE_SECONDS", default=900)
 
 # --- Routing and delivery ---------------------------------------------------------------

@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
 
 from relais.voicemail import pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
@@ -14,7 +15,7 @@ S = "tests.voicemail.steps."
 
 
 def use_steps(settings, *specs):
-    settings.RELAIS_PIPELINE_STEPS = [(name, S + fn, queue) for name, fn, queue in specs]
+    settings.RELAIS_PIPELINE_STEPS = [(spec[0], S + spec[1], *spec[2:]) for spec in specs]
 
 
 def drain():
@@ -94,6 +95,31 @@ def test_a_step_that_keeps_failing_leaves_a_visible_failed_state(settings, voice
     voicemail.refresh_from_db()
     assert voicemail.status == Voicemail.Status.DONE
     assert step_states(voicemail) == {"normalise": ("done", 1), "b": ("done", 1)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_may_allow_more_attempts_and_backoff_is_capped(settings, voicemail):
+    settings.RELAIS_RETRY_BASE_SECONDS = 30
+    settings.RELAIS_RETRY_MAX_SECONDS = 45
+    settings.RELAIS_STEP_MAX_ATTEMPTS = 1
+    use_steps(settings, ("fetch", "broken", "audio", 4))
+    pipeline.start(voicemail)
+    step = PipelineStep.objects.get(voicemail=voicemail)
+    def time_passes():
+        PipelineStep.objects.filter(pk=step.pk).update(next_attempt_at=None)
+        DBTaskResult.objects.update(run_after=None)
+
+    for attempt, delay in ((1, 30), (2, 45), (3, 45)):
+        if attempt > 1:
+            time_passes()
+        drain()
+        step.refresh_from_db()
+        assert (step.status, step.attempts) == ("retry", attempt)
+        assert abs((step.next_attempt_at - step.finished_at).total_seconds() - delay) < 1
+    time_passes()
+    drain()
+    step.refresh_from_db()
+    assert (step.status, step.attempts) == ("failed", 4)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,7 +5,8 @@ function ``step(voicemail) -> None`` that must be idempotent (running it twice g
 same result). The pipeline stores each step's status, attempts, timing and last error:
 
 - a step that raises is retried with exponential backoff (``RELAIS_RETRY_BASE_SECONDS``
-  × 2^(attempt-1)), up to ``RELAIS_STEP_MAX_ATTEMPTS``; then it is ``failed``, the
+  × 2^(attempt-1), at most ``RELAIS_RETRY_MAX_SECONDS``), up to its number of attempts
+  (``RELAIS_STEP_MAX_ATTEMPTS`` unless the step says otherwise); then it is ``failed``, the
   voicemail is ``failed`` with the error, and an operator can retry it from the admin;
 - a step raising :class:`Stop` ends the pipeline on purpose (e.g. the audio is not a
   voice message) with an explicit status on the voicemail;
@@ -40,10 +41,16 @@ class StepSpec:
     name: str
     function: str  # dotted path to ``step(voicemail) -> None``
     queue: str
+    max_attempts: int | None = None  # default: RELAIS_STEP_MAX_ATTEMPTS
+
+    @property
+    def attempts_allowed(self) -> int:
+        return self.max_attempts or settings.RELAIS_STEP_MAX_ATTEMPTS
 
 
 DEFAULT_STEPS = (
-    StepSpec("fetch", "relais.calls.recordings.fetch_step", "audio"),
+    # A provider outage delays the download, it never loses it: ~2 days of retries.
+    StepSpec("fetch", "relais.calls.recordings.fetch_step", "audio", max_attempts=60),
     StepSpec("normalise", "relais.voicemail.steps.normalise", "audio"),
     StepSpec("transcribe", "relais.voicemail.steps.transcribe", "transcription"),
     StepSpec("understand", "relais.voicemail.steps.understand", "default"),
@@ -178,14 +185,17 @@ def run_step(voicemail_id: str, name: str) -> str:
         return "stopped"
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        if step.attempts >= settings.RELAIS_STEP_MAX_ATTEMPTS:
+        if step.attempts >= spec.attempts_allowed:
             _finish(step, began, Status.FAILED, error=error)
             Voicemail.objects.filter(pk=voicemail_id).update(
                 status=Voicemail.Status.FAILED, status_detail=f"{name}: {error}"[:500]
             )
             logger.exception("voicemail %s: step %s failed for good", voicemail_id, name)
             return "failed"
-        delay = settings.RELAIS_RETRY_BASE_SECONDS * 2 ** (step.attempts - 1)
+        delay = min(
+            settings.RELAIS_RETRY_BASE_SECONDS * 2 ** (step.attempts - 1),
+            settings.RELAIS_RETRY_MAX_SECONDS,
+        )
         with transaction.atomic():
             _finish(step, began, Status.RETRY, error=error,
                     next_attempt_at=timezone.now() + timedelta(seconds=delay))
