@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from relais.voicemail import pipeline
@@ -107,7 +108,7 @@ def test_a_step_may_allow_more_attempts_and_backoff_is_capped(settings, voicemai
     step = PipelineStep.objects.get(voicemail=voicemail)
     def time_passes():
         PipelineStep.objects.filter(pk=step.pk).update(next_attempt_at=None)
-        DBTaskResult.objects.update(run_after=None)
+        DBTaskResult.objects.update(run_after=timezone.now())
 
     for attempt, delay in ((1, 30), (2, 45), (3, 45)):
         if attempt > 1:
