@@ -99,7 +99,8 @@ def test_late_recording_callback_converges_to_the_same_message(phone, tracking, 
     assert PipelineStep.objects.filter(voicemail=vm).count() == 1
 
 
-@pytest.mark.parametrize("case", ["unknown", "unassigned", "unclaimed", "released"])
+@pytest.mark.parametrize("case", ["unknown", "unassigned", "unclaimed", "released",
+                                  "no_forward_number"])
 def test_calls_that_cannot_be_put_through_are_refused_politely(phone, db, case):
     expected_prompt, reason = "unavailable", case
     if case == "unknown":
@@ -108,6 +109,8 @@ def test_calls_that_cannot_be_put_through_are_refused_politely(phone, db, case):
         TrackingNumber.objects.create(e164=TRACKING)
     elif case == "unclaimed":
         TrackingNumber.objects.create(e164=TRACKING, listing=make_listing(status="pending"))
+    elif case == "no_forward_number":  # missing, or not a number one can dial
+        TrackingNumber.objects.create(e164=TRACKING, listing=make_listing(forward="à voir"))
     elif case == "released":
         from django.utils import timezone
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from relais.voicemail import pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
 
-from . import consent
+from . import consent, numbers
 from .models import BlockedCaller, Call, TrackingNumber
 from .policy import ACCEPT, Decision, decide_incoming, over_rate_limit, rate_key
 
@@ -72,13 +72,14 @@ def incoming_call(call_sid: str, caller: str, to: str) -> Incoming:
             e164=to, released_at__isnull=True
         ).first()
         listing = number.listing if number else None
+        forward = _dialable(listing.forward_number) if listing else ""
         blocked = bool(caller) and BlockedCaller.objects.filter(e164=caller).exists()
         limited = not blocked and over_rate_limit(rate_key(caller, to))
         decision = decide_incoming(
             number_known=number is not None,
             assigned=listing is not None,
             claimed=bool(listing and listing.claimed),
-            forward=listing.forward_number if listing else "",
+            forward=forward,
             blocked=blocked,
             rate_limited=limited,
         )
@@ -91,7 +92,7 @@ def incoming_call(call_sid: str, caller: str, to: str) -> Incoming:
         call.save(update_fields=["tracking_number", "listing", "outcome", "reason", "ended_at"])
     if decision.accept:
         logger.info("call %s to %s: forwarded", call_sid, to)
-        return Incoming(call, decision, listing.forward_number)
+        return Incoming(call, decision, forward)
     logger.info("call %s to %s: refused (%s)", call_sid, to, decision.reason)
     return Incoming(call, decision)
 
@@ -100,10 +101,18 @@ def _replay(call: Call) -> Incoming:
     if call.outcome == Outcome.REJECTED:
         return Incoming(call, Decision(False, call.reason,
                                        REASON_PROMPTS.get(call.reason, "unavailable")))
-    forward = call.listing.forward_number if call.listing else ""
+    forward = _dialable(call.listing.forward_number) if call.listing else ""
     if not forward:
         return Incoming(call, Decision(False, "no_forward_number", "unavailable"))
     return Incoming(call, ACCEPT, forward)
+
+
+def _dialable(number: str) -> str:
+    """The professional's forward number, E.164, or "" if it is not a usable number."""
+    try:
+        return numbers.to_e164(number) if number else ""
+    except numbers.NumberError:
+        return ""
 
 
 def dial_finished(call_sid: str, dial_status: str, duration: int | None) -> bool:
