@@ -262,6 +262,14 @@ def test_recordings_for_answered_calls_or_a_second_recording_conflict(client, tr
     second = {**recording(sid="RE" + "5" * 32), "CallSid": other}
     assert post(client, "/telephony/twilio/recording-status", second).status_code == 409
     assert Voicemail.objects.get().recording_sid == RECORDING_SID
+    # Another call claiming that recording: refused, nothing changes.
+    third = "CA" + "6" * 32
+    post(client, "/telephony/twilio/voice", base(CallSid=third))
+    post(client, "/telephony/twilio/dial", base(CallSid=third, DialCallStatus="no-answer"))
+    before = state()
+    r = post(client, "/telephony/twilio/recording-status", {**recording(), "CallSid": third})
+    assert r.status_code == 409
+    assert state() == before
 
 
 def test_stale_messages_get_an_explicit_status(client, tracking):

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from relais.voicemail import pipeline
@@ -178,9 +178,13 @@ def recording_status(call_sid: str, recording_sid: str, status: str, url: str,
             return "duplicate"
         vm = Voicemail.objects.filter(pk=voicemail.pk)
         if status == "completed":
-            vm.update(recording_sid=recording_sid, recording_url=url,
-                      recording_duration=duration, status=Voicemail.Status.RECEIVED,
-                      status_detail="")
+            try:
+                with transaction.atomic():
+                    vm.update(recording_sid=recording_sid, recording_url=url,
+                              recording_duration=duration, status=Voicemail.Status.RECEIVED,
+                              status_detail="")
+            except IntegrityError as exc:  # the SID is unique: another call's recording
+                raise Conflict("this recording belongs to another call") from exc
             Call.objects.filter(pk=call.pk).update(outcome=Outcome.VOICEMAIL)
             voicemail.refresh_from_db()
             pipeline.start(voicemail)
