@@ -27,6 +27,7 @@ class Job:
 
 JOBS = (
     Job("recover-stalled-steps", timedelta(minutes=1), "relais.voicemail.pipeline.recover_stalled"),
+    Job("settle-stale-messages", timedelta(minutes=10), "relais.calls.services.settle_stale"),
 )
 
 
