@@ -30,7 +30,3 @@ if os.environ.get("RELAIS_TEST_PIPELINE_STEPS"):
 
     RELAIS_PIPELINE_STEPS = json.loads(os.environ["RELAIS_TEST_PIPELINE_STEPS"])
 
-# Django's live test server wraps the site in a media-files handler that calls
-# urlparse(MEDIA_URL): with the production value (None, recordings are never served by
-# URL) every request fails. A path nothing links to keeps the live server working.
-MEDIA_URL = "/test-media-not-served/"
