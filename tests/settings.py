@@ -29,4 +29,3 @@ if os.environ.get("RELAIS_TEST_PIPELINE_STEPS"):
     import json
 
     RELAIS_PIPELINE_STEPS = json.loads(os.environ["RELAIS_TEST_PIPELINE_STEPS"])
-
