@@ -1,6 +1,18 @@
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 
 from .models import Commune, Establishment, Metier, NafCode
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most CAP rows: no COUNT(*) over tens of millions of establishments."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.CAP + 1].count()
 
 
 @admin.register(Establishment)
@@ -12,6 +24,7 @@ class EstablishmentAdmin(admin.ModelAdmin):
     search_fields = ["=siret", "=siren"]
     search_help_text = "SIRET (14 chiffres) ou SIREN (9 chiffres) exact."
     show_full_result_count = False
+    paginator = CappedCountPaginator
     list_select_related = ["commune"]
     raw_id_fields = ["commune"]
     readonly_fields = ["created_at", "updated_at", "search_name"]
