@@ -8,6 +8,7 @@ and a second import of the same file (nothing changes). Prints one JSON line.
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,9 +36,9 @@ def main() -> None:
 
     from relais.directory.importer import import_sirene
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     first = import_sirene(path, progress=False)
-    import_s = time.perf_counter() - started
+    import_s, import_cpu = time.perf_counter() - started, time.process_time() - cpu
     started = time.perf_counter()
     second = import_sirene(path, progress=False)
     reimport_s = time.perf_counter() - started
@@ -49,6 +50,10 @@ def main() -> None:
         "generate_s": round(generate_s, 1),
         "import_s": round(import_s, 1),
         "rows_per_s": round(args.rows / import_s),
+        # CPU time of this process (all the work on SQLite; the client side on PostgreSQL):
+        # the wall time above also waits for other jobs on a shared machine.
+        "import_cpu_s": round(import_cpu, 1),
+        "load_average": os.getloadavg()[0],
         "created": first.created,
         "skipped": first.skipped,
         "rejected": first.rejected,

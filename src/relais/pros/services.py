@@ -151,14 +151,20 @@ def claimed_metier_overrides(
 
     def opted_in(box: tuple) -> list[tuple[str, float, float]]:
         min_lat, max_lat, min_lon, max_lon = box
-        chosen = Listing.metiers.through.objects.filter(
+        if chosen is None:
+            load_chosen()
+        return [c for c in chosen
+                if min_lat <= c[1] <= max_lat and min_lon <= c[2] <= max_lon]
+
+    chosen: list[tuple[str, float, float]] | None = None
+
+    def load_chosen() -> None:
+        # Claimed listings of one métier are few: read them once, filter boxes in Python.
+        nonlocal chosen
+        sirets = Listing.metiers.through.objects.filter(
             metier_id=slug, listing__status=Listing.Status.APPROVED
         ).values_list("listing__establishment_id", flat=True)
-        return list(
-            Establishment.objects.filter(
-                siret__in=list(chosen), active=True,
-                latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon),
-            ).values_list("siret", "latitude", "longitude")
-        )
+        chosen = [c for c in Establishment.objects.filter(siret__in=list(sirets), active=True)
+                  .values_list("siret", "latitude", "longitude") if c[1] is not None]
 
     return opted_out, opted_in
