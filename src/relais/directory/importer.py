@@ -26,6 +26,8 @@ Memory stays constant whatever the file size: one batch of rows at a time.
 
 import csv
 import io
+import queue
+import threading
 import zipfile
 import zlib
 from collections import Counter
@@ -821,11 +823,10 @@ def import_sirene(
             bar = tqdm(total=total, unit="B", unit_scale=True, desc="SIRENE",
                        disable=None if progress is None else not progress, leave=False)
             with bar:
-                for chunk, first_line in _chunks(stream, path, chunk_bytes):
-                    table, lines, rejections = parser.read(chunk, first_line, path)
-                    staged, tokens, more = parser.parse(table, lines)
-                    result.read += table.num_rows + len(rejections)
-                    result.add_rejections(sorted(rejections + more, key=lambda r: r.line))
+                for read, staged, tokens, rejections in _parsed(stream, path, parser,
+                                                               chunk_bytes):
+                    result.read += read
+                    result.add_rejections(rejections)
                     stage.write(staged, tokens)
                     bar.update(counter.count - bar.n)
             if on_phase:
@@ -842,6 +843,49 @@ def import_sirene(
     out.skipped = counts.get("skipped", 0)
     out.seconds = (timezone.now() - started).total_seconds()
     return out
+
+
+def _parsed(stream, path, parser: ArrowParser, chunk_bytes: int):
+    """Read and parse chunks in a thread while the caller writes the previous ones.
+
+    Arrow's kernels and pyproj release the GIL, so parsing the next chunk overlaps
+    with the database work on this one. Yields (rows read, staged, tokens, rejections).
+    """
+    results: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def work():
+        try:
+            for chunk, first_line in _chunks(stream, path, chunk_bytes):
+                table, lines, rejections = parser.read(chunk, first_line, path)
+                staged, tokens, more = parser.parse(table, lines)
+                item = (table.num_rows + len(rejections), staged, tokens,
+                        sorted(rejections + more, key=lambda r: r.line))
+                while not stop.is_set():
+                    try:
+                        results.put(item, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            results.put(None)
+        except BaseException as e:  # handed to the caller's thread
+            results.put(e)
+
+    thread = threading.Thread(target=work, name="sirene-parser", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = results.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 class ResultCollector:
