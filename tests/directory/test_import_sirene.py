@@ -215,3 +215,36 @@ def test_a_zip_without_csv_is_refused(tmp_path):
         z.writestr("readme.txt", "hello")
     with pytest.raises(CommandError, match="expected one StockEtablissement CSV"):
         run_import(path)
+
+
+def test_many_chunks_keep_exact_line_numbers_and_the_last_occurrence(tmp_path):
+    from relais.directory.importer import import_sirene
+
+    rows = [row(f"3{i:012d}1", enseigne1Etablissement=f"NOM {i}") for i in range(120)]
+    rows[70] = row("3000000000000X", enseigne1Etablissement="BAD")  # line 72
+    rows.append(row("30000000000051", enseigne1Etablissement="DERNIER"))  # line 122
+    lines = csv_text(rows).splitlines()
+    lines.insert(40, "1,2,3")  # line 41: too few fields; later rows move down one line
+    path = tmp_path / "stock.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_sirene(path, progress=False, chunk_bytes=3000)  # many chunks
+    assert [(r.line, r.reason.split(" (")[0]) for r in result.rejections] == [
+        (41, "too few fields"), (73, "SIRET is not 14 digits")]
+    assert result.read == 122 and result.created == 119
+    assert Establishment.objects.get(siret="30000000000051").name == "DERNIER"
+
+
+def test_an_encoding_error_in_a_late_chunk_changes_nothing(tmp_path, stock):
+    from relais.directory.importer import SireneFileError, import_sirene
+
+    run_import(stock([row("30000000000011", enseigne1Etablissement="AVANT")], name="ok.csv"))
+    rows = [row(f"3{i:012d}1", enseigne1Etablissement=f"NOUVEAU {i}") for i in range(200)]
+    data = csv_text(rows).encode("utf-8") + csv_text(
+        [row("39999999999991", enseigne1Etablissement="CAFÉ")]).splitlines()[1].encode(
+        "latin-1") + b"\n"
+    path = tmp_path / "late.csv"
+    path.write_bytes(data)
+    with pytest.raises(SireneFileError, match="not UTF-8"):
+        import_sirene(path, progress=False, chunk_bytes=4000)
+    assert list(Establishment.objects.values_list("siret", "name")) == [
+        ("30000000000011", "AVANT")]
