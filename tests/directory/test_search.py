@@ -135,6 +135,7 @@ def test_claimed_listings_follow_their_professional_s_metiers(directory, django_
     ({"quoi": "plombier", "ou": "Créteil", "radius_km": "inf"}, "radius_km"),
     ({"quoi": "plombier", "ou": "Créteil", "page": "0"}, "page"),
     ({"quoi": "plombier", "ou": "Créteil", "page": "abc"}, "page"),
+    ({"quoi": "plombier", "ou": "Créteil", "page": "٣"}, "page"),
     ({"quoi": "plombier", "ou": "Créteil", "page": "99999999999999999999"}, "page"),
 ])
 def test_bad_input_is_a_400_with_a_message_never_a_500(client, directory, params, field):
@@ -189,7 +190,9 @@ def test_establishment_api_and_tracking_number(client, directory, django_user_mo
     assert "01 99 00 43 21" in page
     missing = client.get("/api/v1/establishments/39999999999999")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
-    assert client.get("/api/v1/establishments/abc").status_code == 400
+    for odd in ("abc", "123/456", "%00", "3" * 15, "٣" * 14):
+        response = client.get(f"/api/v1/establishments/{odd}")
+        assert response.status_code == 400 and response["Content-Type"] == "application/json"
 
 
 def test_partial_diffusion_hides_the_address_in_page_and_api(client, directory):

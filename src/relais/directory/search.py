@@ -154,11 +154,12 @@ def parse(params: Mapping) -> Query:
     radius = _number(params, "radius_km", 0.1, MAX_RADIUS_KM)
     page_raw = params.get("page") or "1"
     page_raw = page_raw if isinstance(page_raw, str) else str(page_raw)
-    if not page_raw.strip().isdigit() or not 1 <= int(page_raw.strip()[:6]) <= MAX_PAGE:
+    page_raw = page_raw.strip()
+    if not (page_raw.isascii() and page_raw.isdigit()) or not 1 <= int(page_raw[:6]) <= MAX_PAGE:
         raise SearchError(
             _("La page doit être un nombre entre 1 et %(max)d.") % {"max": MAX_PAGE}, "page"
         )
-    page = int(page_raw.strip())
+    page = int(page_raw)
     if not quoi:
         raise SearchError(_("Indiquez ce que vous cherchez (un métier ou un nom)."), "quoi")
     if (lat is None) != (lon is None):

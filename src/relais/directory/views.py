@@ -84,7 +84,7 @@ def _error(code: str, message: str, status: int, field: str = "") -> JsonRespons
 
 @require_GET
 def api_establishment(request, siret: str):
-    if len(siret) != 14 or not siret.isdigit():
+    if len(siret) != 14 or not (siret.isascii() and siret.isdigit()):
         return _error("invalid_siret", _("Un numéro SIRET a 14 chiffres."), 400, "siret")
     establishment = (
         Establishment.objects.select_related("commune", "listing", "listing__tracking_number")

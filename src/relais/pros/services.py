@@ -68,7 +68,7 @@ def claim(professional: Professional, siret: str) -> Listing:
     if not professional.email_verified:
         raise ClaimError(_("Confirmez d'abord votre adresse e-mail (lien reçu par e-mail)."))
     siret = normalise_siret(siret)
-    if len(siret) != 14 or not siret.isdigit():
+    if len(siret) != 14 or not (siret.isascii() and siret.isdigit()):
         raise ClaimError(_("Un numéro SIRET a 14 chiffres."))
     establishment = Establishment.objects.filter(siret=siret).first()
     if establishment is None:
