@@ -45,12 +45,18 @@ QUERY_STOPWORDS = frozenset(
 
 
 class SearchError(ValueError):
-    """Bad search input; ``message`` is shown to people (French)."""
+    """Unusable search input; ``message`` is shown to people (French).
 
-    def __init__(self, message: str, field: str = ""):
+    ``invalid`` is true for malformed values (not a number, out of range, too long):
+    the API answers 400. Otherwise the input is well-formed but leads nowhere (nothing
+    to look for, an unknown place): the API answers an empty page with the message.
+    """
+
+    def __init__(self, message: str, field: str = "", invalid: bool = True):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.invalid = invalid
 
 
 @dataclass(frozen=True)
@@ -160,10 +166,12 @@ def parse(params: Mapping) -> Query:
             _("La page doit être un nombre entre 1 et %(max)d.") % {"max": MAX_PAGE}, "page"
         )
     page = int(page_raw)
-    if not quoi:
-        raise SearchError(_("Indiquez ce que vous cherchez (un métier ou un nom)."), "quoi")
+    if not quoi:  # missing: malformed; only blanks or control characters: nothing to do
+        raise SearchError(_("Indiquez ce que vous cherchez (un métier ou un nom)."), "quoi",
+                          invalid=not params.get("quoi"))
     if (lat is None) != (lon is None):
-        raise SearchError(_("Donnez à la fois la latitude et la longitude."), "lat")
+        raise SearchError(_("Donnez à la fois la latitude et la longitude."), "lat",
+                          invalid=False)
     if lat is not None:
         place = Place(_("votre position"), lat, lon)
     elif ou:
@@ -171,10 +179,11 @@ def parse(params: Mapping) -> Query:
         if place is None:
             raise SearchError(
                 _("Lieu introuvable : « %(ou)s ». Essayez une commune ou un code postal.")
-                % {"ou": ou[:60]}, "ou",
+                % {"ou": ou[:60]}, "ou", invalid=False,
             )
     else:
-        raise SearchError(_("Indiquez où chercher (une commune ou un code postal)."), "ou")
+        raise SearchError(_("Indiquez où chercher (une commune ou un code postal)."), "ou",
+                          invalid=False)
     return Query(quoi=quoi, place=place, radius_km=radius or DEFAULT_RADIUS_KM, page=page)
 
 

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from . import search as directory_search
@@ -82,6 +83,8 @@ def _error(code: str, message: str, status: int, field: str = "") -> JsonRespons
     return _json(data, status)
 
 
+# The API is read-only: other methods get 405 from require_GET, not a CSRF 403.
+@csrf_exempt
 @require_GET
 def api_establishment(request, siret: str):
     if len(siret) != 14 or not (siret.isascii() and siret.isdigit()):
@@ -95,13 +98,21 @@ def api_establishment(request, siret: str):
     return _json(payload(establishment))
 
 
+@csrf_exempt
 @require_GET
 def api_search(request):
     params = request.GET
     try:
         query = directory_search.parse(params)
     except directory_search.SearchError as e:
-        return _error("invalid_query", e.message, 400, e.field)
+        if e.invalid:
+            return _error("invalid_query", e.message, 400, e.field)
+        return _json({  # well-formed, but nothing to show: an empty page that says why
+            "page": 1, "page_size": directory_search.PAGE_SIZE, "has_next": False,
+            "has_previous": False, "next": None, "previous": None,
+            "radius_km": directory_search.DEFAULT_RADIUS_KM, "place": None, "metier": None,
+            "message": e.message, "field": e.field, "results": [],
+        })
     result = directory_search.search(query)
     return _json({
         "page": query.page,
@@ -118,6 +129,8 @@ def api_search(request):
             "longitude": query.place.longitude,
         },
         "metier": result.metier["slug"] if result.metier else None,
+        "message": None if result.hits or query.page > 1 else _("Aucun résultat."),
+        "field": None,
         "results": [payload(h.establishment, h.distance_km) for h in result.hits],
     })
 
@@ -128,6 +141,7 @@ def _openapi() -> bytes:
                       ensure_ascii=False).encode()
 
 
+@csrf_exempt
 @require_GET
 def openapi(request):
     return HttpResponse(_openapi(), content_type="application/json")
