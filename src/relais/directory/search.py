@@ -7,8 +7,9 @@ How it stays fast on tens of millions of rows without a geographic extension:
 * a métier maps to NAF sous-classes; the index (naf_code, latitude, longitude)
   answers "these codes in this bounding box" with a range scan on a latitude band,
   longitude checked in the index;
-* free text looks words of trade names up in ``NameToken`` (a prefix range on its
-  primary key), then checks the box;
+* free text looks words of trade names up in ``NameToken``, whose key (token,
+  latitude, longitude, siret) answers "this word in this box" from the index; a word's
+  beginning ("plomb") is tried when the whole word finds nothing;
 * candidates are ranked by haversine distance in Python, in growing rings (2, 5, 10,
   20, 50… km) until the page is full, so dense cities read few rows.
 
@@ -470,7 +471,7 @@ def search(query: Query) -> Result:
                 box = bounding_box(lat, lon, radius)
                 rows = _by_naf(naf_codes, box) if naf_codes else []
                 ranked = _without(_rank(rows, lat, lon, radius), opted_out, needed)
-                chosen = [r for r in opted_in(box)]
+                chosen = opted_in(box)
                 if chosen:
                     seen = {s for _d, s in ranked}
                     ranked = sorted(ranked + [x for x in _rank(chosen, lat, lon, radius)
