@@ -60,8 +60,12 @@ ACCOUNTS = (
 
 
 def forward_number(index: int) -> str:
-    """Fictitious numbers from ARCEP's range for fiction (01 99 00 xx xx)."""
-    return f"+3319900{index + 1:04d}"
+    """Fictitious numbers from ARCEP's range for fiction (02 61 91 xx xx).
+
+    Tracking numbers use another fiction block (01 99 00 xx xx, relais.calls.numbers):
+    a forward number must never be a tracking number.
+    """
+    return f"+3326191{index + 1:04d}"
 
 
 def seed(*, rows: int = DEMO_ROWS, seed: int = DEMO_SEED, progress: bool | None = False,

@@ -34,7 +34,7 @@ def test_seed_is_idempotent_and_has_the_promised_professionals(client):
                 x.establishment.longitude) <= 20]
             assert len(near) >= 3, (slug, town.name)
     for listing in Listing.objects.select_related("professional__user"):
-        assert listing.claimed and listing.forward_number.startswith("+3319900")
+        assert listing.claimed and listing.forward_number.startswith("+3326191")
         assert listing.professional.user.email.endswith("@example.org")
         assert listing.professional.email_verified
         assert listing.service_radius_km > 0 and listing.metiers.exists()
@@ -52,7 +52,16 @@ def test_readme_lists_every_demo_account():
     assert demo.DEMO_PASSWORD in text
 
 
-def test_seed_demo_command(settings):
+def test_seed_demo_command_gives_every_demo_listing_a_tracking_number(settings):
     out = io.StringIO()
     call_command("seed_demo", "--rows", "6000", "--no-progress", stdout=out)
     assert "demo ready" in out.getvalue()
+    listings = list(Listing.objects.select_related("tracking_number"))
+    numbers = {x.tracking_number.e164 for x in listings}
+    assert len(numbers) == len(listings) == len(demo.ACCOUNTS)
+    assert all(n.startswith("+3319900") for n in numbers)
+    forwards = {x.forward_number for x in listings}
+    assert not numbers & forwards  # a call is never forwarded to a tracking number
+    call_command("seed_demo", "--rows", "6000", "--no-progress", stdout=io.StringIO())
+    assert {x.tracking_number.e164 for x in Listing.objects.select_related(
+        "tracking_number")} == numbers
