@@ -8,8 +8,9 @@ Speaks a realistic French voicemail with espeak-ng (several sentences, cut to ab
 ``--seconds``), optionally through an 8 kHz μ-law telephone line (``--telephone``),
 decodes it like a recording, then transcribes it ``--runs`` times with the model
 already loaded. Prints one JSON line: ``rtf`` (median processing time / audio
-duration), ``rtf_min``, model load and first-use assembly times, settings used.
-Progress goes to stderr.
+duration), ``rtf_min``, ``cpu_rtf`` (CPU seconds of all threads per audio second,
+less sensitive to other processes on the machine), model load and first-use
+assembly times, and the settings used. Progress goes to stderr.
 """
 
 import argparse
@@ -159,10 +160,12 @@ def main() -> None:
         "model": loaded,
     }
     tr.transcribe(samples[: 3 * 16000], **options)  # warm-up (VAD session, allocators)
-    timings, result = [], None
+    timings, cpu_times, result = [], [], None
     for run in range(args.runs):
         log(f"run {run + 1}/{args.runs}…")
+        cpu_started = time.process_time()
         result = tr.transcribe(samples, **options)
+        cpu_times.append(time.process_time() - cpu_started)
         timings.append(result.elapsed_s)
     elapsed = statistics.median(timings)
     batch = settings.RELAIS_WHISPER_BATCH_SIZE if args.batch_size is None else args.batch_size
@@ -171,6 +174,8 @@ def main() -> None:
         "rtf": round(elapsed / audio_s, 4),
         "rtf_min": round(min(timings) / audio_s, 4),
         "elapsed_s": round(elapsed, 3),
+        # CPU seconds (all threads) per audio second: less sensitive to other load.
+        "cpu_rtf": round(statistics.median(cpu_times) / audio_s, 4),
         "audio_s": round(audio_s, 2),
         "speech_s": result.speech_s,
         "words": len(result.words),
