@@ -23,3 +23,14 @@ from relais.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 RELAIS_DEMO = True
+
+# A file, not memory, so that worker subprocesses started by tests share the database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
+
+# Tests of the pipeline mechanics run their own step functions (tests/voicemail/steps.py),
+# also in worker subprocesses: a JSON list of [name, dotted path, queue].
+if os.environ.get("RELAIS_TEST_PIPELINE_STEPS"):
+    import json
+
+    RELAIS_PIPELINE_STEPS = json.loads(os.environ["RELAIS_TEST_PIPELINE_STEPS"])

@@ -26,8 +26,12 @@ def _secret_key() -> str:
     key = env.str("SECRET_KEY", default="")
     if key:
         return key
-    if not DEBUG and not env.bool("RELAIS_ALLOW_KEY_FILE", default=False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG is off.")
+    if not DEBUG and env.str("DATABASE_URL", default=""):
+        # A production deployment (its own database) takes its secrets from the
+        # environment only; the embedded default keeps a per-install key file.
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set in the environment when DEBUG is off and DATABASE_URL is set."
+        )
     path = DATA_DIR / "secret_key"
     if not path.exists():
         path.write_text(get_random_secret_key())
@@ -150,6 +154,7 @@ MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = None
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from here once collectstatic ran
 WHITENOISE_USE_FINDERS = True
 _storage = env.str("RELAIS_STORAGE", default="local")
 if _storage == "s3":
@@ -262,13 +267,23 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Telephony (TwiML dialect; Twilio's helper library) ----------------------------------
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="relais-local-phone-token")
 RELAIS_CALLER_RATE_LIMIT = env.int("RELAIS_CALLER_RATE_LIMIT", default=10)  # calls/hour/caller
+# Recording downloads send the account credentials: only to these hosts (a leading dot
+# matches subdomains), plus RELAIS_PUBLIC_URL's host for the local phone's recordings.
+RELAIS_RECORDING_HOSTS = env.list(
+    "RELAIS_RECORDING_HOSTS", default=["api.twilio.com", ".twilio.com"]
+)
+RELAIS_RECORDING_FETCH_TIMEOUT = env.float("RELAIS_RECORDING_FETCH_TIMEOUT", default=30.0)
+RELAIS_RECORDING_MAX_BYTES = env.int("RELAIS_RECORDING_MAX_BYTES", default=50 * 1024 * 1024)
+# Consent is final once the caller answered (or hung up); failing that, this long after
+# the message was created it is settled to "private" (see relais.calls.consent).
+RELAIS_CONSENT_WAIT_SECONDS = env.int("RELAIS_CONSENT_WAIT_SECONDS", default=300)
 
 # --- Transcription ---------------------------------------------------------------------
 RELAIS_WHISPER_MODEL = env.str("RELAIS_WHISPER_MODEL", default="base")
@@ -287,6 +302,7 @@ RELAIS_EXTRACT_SECONDS = env.int("RELAIS_EXTRACT_SECONDS", default=20)
 # --- Pipeline ---------------------------------------------------------------------------
 RELAIS_STEP_MAX_ATTEMPTS = env.int("RELAIS_STEP_MAX_ATTEMPTS", default=5)
 RELAIS_RETRY_BASE_SECONDS = env.float("RELAIS_RETRY_BASE_SECONDS", default=30.0)
+RELAIS_RETRY_MAX_SECONDS = env.float("RELAIS_RETRY_MAX_SECONDS", default=3600.0)
 RELAIS_STEP_LEASE_SECONDS = env.int("RELAIS_STEP_LEASE_SECONDS", default=900)
 
 # --- Routing and delivery ---------------------------------------------------------------

@@ -22,17 +22,45 @@ def test_production_settings_pass_check_deploy(tmp_path):
             "ALLOWED_HOSTS": "relais.example.org",
             "RELAIS_PUBLIC_URL": "https://relais.example.org",
             "RELAIS_DATA_DIR": str(tmp_path),
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": "the-token-from-the-provider-console",
         },
         "check", "--deploy", "--fail-level", "WARNING",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_check_deploy_warns_about_the_local_phone_token(tmp_path):
+    result = _run(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 20 + "-production-grade-secret-key-with-entropy-" + "y" * 20,
+            "ALLOWED_HOSTS": "relais.example.org",
+            "RELAIS_PUBLIC_URL": "https://relais.example.org",
+            "RELAIS_DATA_DIR": str(tmp_path),
+        },
+        "check", "--deploy", "--fail-level", "WARNING",
+    )
+    assert result.returncode != 0
+    assert "relais.calls.W001" in result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
-    env = {"DEBUG": "false", "RELAIS_DATA_DIR": str(tmp_path), "SECRET_KEY": ""}
+    env = {
+        "DEBUG": "false", "RELAIS_DATA_DIR": str(tmp_path), "SECRET_KEY": "",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/relais",
+    }
     result = _run(env, "check")
     assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    assert "configuration error: SECRET_KEY must be set" in result.stderr
+
+
+def test_embedded_default_keeps_a_private_key_file(tmp_path):
+    result = _run({"RELAIS_DATA_DIR": str(tmp_path)}, "check")
+    assert result.returncode == 0, result.stderr
+    key = tmp_path / "secret_key"
+    assert len(key.read_text()) >= 50
+    assert key.stat().st_mode & 0o077 == 0
 
 
 def test_data_dir_and_database_url_come_from_the_environment(tmp_path):

@@ -39,3 +39,13 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.to}: {self.subject or self.body[:40]}"
+
+
+class PeriodicRun(models.Model):
+    """When a periodic job last ran (shared by every worker, so each runs once)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    last_run_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M}"

@@ -51,7 +51,7 @@ class Voicemail(models.Model):
     consent = models.CharField(max_length=8, choices=Consent.choices, default=Consent.PRIVATE)
     consent_recorded_at = models.DateTimeField(null=True, blank=True)
     recording_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    recording_url = models.URLField(max_length=500, blank=True)
+    recording_url = models.CharField(max_length=500, blank=True)  # validated by calls
     recording_duration = models.PositiveIntegerField(null=True, blank=True)  # provider's
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECORDING)
     status_detail = models.CharField(max_length=500, blank=True)
@@ -82,3 +82,40 @@ class Voicemail(models.Model):
 
     def __str__(self) -> str:
         return f"Message {self.reference}"
+
+
+class PipelineStep(models.Model):
+    """One step of a voicemail's processing, with its state, attempts and timing."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("en attente")
+        RUNNING = "running", _("en cours")
+        RETRY = "retry", _("nouvelle tentative prévue")
+        DONE = "done", _("terminé")
+        FAILED = "failed", _("échec")
+        SKIPPED = "skipped", _("sans objet")
+
+    voicemail = models.ForeignKey(Voicemail, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=16)
+    position = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["voicemail", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["voicemail", "name"], name="one_step_per_name")
+        ]
+        indexes = [models.Index(fields=["status", "lease_until"])]
+        verbose_name = _("étape de traitement")
+        verbose_name_plural = _("étapes de traitement")
+
+    def __str__(self) -> str:
+        return f"{self.voicemail_id} {self.name} {self.status}"

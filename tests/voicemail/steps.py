@@ -1,0 +1,41 @@
+"""Step functions used by the pipeline-mechanics tests (real pipeline, test work)."""
+
+import os
+import time
+from pathlib import Path
+
+from relais.voicemail.pipeline import Stop
+
+CALLS: list[tuple[str, str]] = []
+
+
+def ok(voicemail):
+    CALLS.append(("ok", str(voicemail.pk)))
+
+
+def append_transcript(voicemail):
+    # Idempotent: sets, never appends, whatever the number of runs.
+    type(voicemail).objects.filter(pk=voicemail.pk).update(transcript="bonjour")
+
+
+def flaky(voicemail):
+    """Fails on the first two attempts, then succeeds."""
+    CALLS.append(("flaky", str(voicemail.pk)))
+    if sum(1 for c in CALLS if c == ("flaky", str(voicemail.pk))) <= 2:
+        raise ConnectionError("provider unavailable")
+
+
+def broken(voicemail):
+    raise ValueError("cannot decode")
+
+
+def reject(voicemail):
+    raise Stop("rejected", "not a voice message: silence only")
+
+
+def slow_once(voicemail):
+    """First run: announces itself with a marker file, then hangs (to be killed)."""
+    marker = Path(os.environ["RELAIS_TEST_MARKER"])
+    if not marker.exists():
+        marker.write_text("started")
+        time.sleep(120)

@@ -1,0 +1,33 @@
+import pytest
+from django.core.management import call_command
+
+from relais.voicemail import pipeline
+from relais.voicemail.models import PipelineStep, Voicemail
+
+
+@pytest.mark.django_db(transaction=True)
+def test_operator_retries_a_failed_voicemail_from_the_admin(admin_client, settings):
+    settings.RELAIS_RETRY_BASE_SECONDS = 0
+    settings.RELAIS_STEP_MAX_ATTEMPTS = 1
+    settings.RELAIS_PIPELINE_STEPS = [("normalise", "tests.voicemail.steps.broken", "audio")]
+    vm = Voicemail.objects.create(caller_e164="+33612345678")
+    pipeline.start(vm)
+    call_command("db_worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
+    vm.refresh_from_db()
+    assert vm.status == "failed"
+
+    page = admin_client.get(f"/admin/voicemail/voicemail/{vm.pk}/change/")
+    assert page.status_code == 200
+    assert "ValueError: cannot decode" in page.content.decode()
+
+    settings.RELAIS_PIPELINE_STEPS = [("normalise", "tests.voicemail.steps.ok", "audio")]
+    response = admin_client.post(
+        "/admin/voicemail/voicemail/",
+        {"action": "retry_failed_steps", "_selected_action": [str(vm.pk)]},
+        follow=True,
+    )
+    assert "1 message(s) relancé(s)." in response.content.decode()
+    call_command("db_worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
+    vm.refresh_from_db()
+    assert vm.status == "done"
+    assert PipelineStep.objects.get(voicemail=vm).status == "done"

@@ -1,0 +1,183 @@
+import json
+import signal
+import time
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from relais.voicemail import pipeline
+from relais.voicemail.models import PipelineStep, Voicemail
+from tests.helpers import relais, relais_env, start_relais
+from tests.voicemail import steps as test_steps
+
+S = "tests.voicemail.steps."
+
+
+def use_steps(settings, *specs):
+    settings.RELAIS_PIPELINE_STEPS = [(spec[0], S + spec[1], *spec[2:]) for spec in specs]
+
+
+def drain():
+    call_command("db_worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
+
+
+@pytest.fixture(autouse=True)
+def _clear_calls():
+    test_steps.CALLS.clear()
+
+
+@pytest.fixture
+def voicemail(db):
+    return Voicemail.objects.create(caller_e164="+33612345678", status=Voicemail.Status.RECEIVED)
+
+
+def step_states(vm):
+    return {s.name: (s.status, s.attempts) for s in PipelineStep.objects.filter(voicemail=vm)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_steps_run_in_order_with_status_and_timing(settings, voicemail):
+    use_steps(settings, ("a", "ok", "audio"), ("b", "append_transcript", "transcription"),
+              ("c", "ok", "notifications"))
+    pipeline.start(voicemail)
+    drain()
+    voicemail.refresh_from_db()
+    assert voicemail.status == Voicemail.Status.DONE
+    assert voicemail.transcript == "bonjour"
+    steps = list(PipelineStep.objects.filter(voicemail=voicemail))
+    assert [s.name for s in steps] == ["a", "b", "c"]
+    assert all(s.status == "done" and s.attempts == 1 for s in steps)
+    assert all(s.duration_ms is not None and s.finished_at >= s.started_at for s in steps)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transient_failures_are_retried_with_backoff(settings, voicemail):
+    settings.RELAIS_RETRY_BASE_SECONDS = 0
+    use_steps(settings, ("fetch", "flaky", "audio"), ("b", "ok", "default"))
+    pipeline.start(voicemail)
+    drain()
+    assert step_states(voicemail) == {"fetch": ("done", 3), "b": ("done", 1)}
+    voicemail.refresh_from_db()
+    assert voicemail.status == Voicemail.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backoff_delays_the_next_attempt(settings, voicemail):
+    settings.RELAIS_RETRY_BASE_SECONDS = 30
+    use_steps(settings, ("fetch", "flaky", "audio"))
+    pipeline.start(voicemail)
+    drain()  # first attempt fails; the retry is not due for 30 s
+    step = PipelineStep.objects.get(voicemail=voicemail)
+    assert (step.status, step.attempts) == ("retry", 1)
+    assert "ConnectionError: provider unavailable" in step.error
+    assert 25 < (step.next_attempt_at - step.finished_at).total_seconds() <= 31
+    drain()  # nothing is due: still one attempt
+    step.refresh_from_db()
+    assert step.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_that_keeps_failing_leaves_a_visible_failed_state(settings, voicemail):
+    settings.RELAIS_RETRY_BASE_SECONDS = 0
+    settings.RELAIS_STEP_MAX_ATTEMPTS = 3
+    use_steps(settings, ("normalise", "broken", "audio"), ("b", "ok", "default"))
+    pipeline.start(voicemail)
+    drain()
+    assert step_states(voicemail) == {"normalise": ("failed", 3), "b": ("pending", 0)}
+    voicemail.refresh_from_db()
+    assert voicemail.status == Voicemail.Status.FAILED
+    assert "normalise: ValueError: cannot decode" in voicemail.status_detail
+    # The operator fixes the cause and retries.
+    use_steps(settings, ("normalise", "ok", "audio"), ("b", "ok", "default"))
+    assert pipeline.retry_failed(voicemail) == 1
+    drain()
+    voicemail.refresh_from_db()
+    assert voicemail.status == Voicemail.Status.DONE
+    assert step_states(voicemail) == {"normalise": ("done", 1), "b": ("done", 1)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_may_allow_more_attempts_and_backoff_is_capped(settings, voicemail):
+    settings.RELAIS_RETRY_BASE_SECONDS = 30
+    settings.RELAIS_RETRY_MAX_SECONDS = 45
+    settings.RELAIS_STEP_MAX_ATTEMPTS = 1
+    use_steps(settings, ("fetch", "broken", "audio", 4))
+    pipeline.start(voicemail)
+    step = PipelineStep.objects.get(voicemail=voicemail)
+    def time_passes():
+        PipelineStep.objects.filter(pk=step.pk).update(next_attempt_at=None)
+        DBTaskResult.objects.update(run_after=timezone.now())
+
+    for attempt, delay in ((1, 30), (2, 45), (3, 45)):
+        if attempt > 1:
+            time_passes()
+        drain()
+        step.refresh_from_db()
+        assert (step.status, step.attempts) == ("retry", attempt)
+        assert abs((step.next_attempt_at - step.finished_at).total_seconds() - delay) < 1
+    time_passes()
+    drain()
+    step.refresh_from_db()
+    assert (step.status, step.attempts) == ("failed", 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stop_ends_the_pipeline_with_an_explicit_status(settings, voicemail):
+    use_steps(settings, ("normalise", "reject", "audio"), ("b", "ok", "default"))
+    pipeline.start(voicemail)
+    drain()
+    voicemail.refresh_from_db()
+    assert voicemail.status == "rejected"
+    assert voicemail.status_detail == "not a voice message: silence only"
+    assert step_states(voicemail) == {"normalise": ("done", 1), "b": ("skipped", 0)}
+    assert test_steps.CALLS == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_duplicate_tasks_and_restarts_do_not_run_a_step_twice(settings, voicemail):
+    use_steps(settings, ("a", "ok", "default"))
+    pipeline.start(voicemail)
+    pipeline.start(voicemail)  # a duplicate webhook starts it again
+    pipeline.run_step.enqueue(str(voicemail.pk), "a")
+    drain()
+    assert test_steps.CALLS == [("ok", str(voicemail.pk))]
+    assert PipelineStep.objects.filter(voicemail=voicemail).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_step_leaves_the_voicemail_to_be_picked_up(tmp_path, voicemail):
+    marker = tmp_path / "marker"
+    env = relais_env(
+        RELAIS_TEST_PIPELINE_STEPS=json.dumps(
+            [["slow", S + "slow_once", "transcription"], ["after", S + "ok", "default"]]
+        ),
+        RELAIS_TEST_MARKER=str(marker),
+        RELAIS_STEP_LEASE_SECONDS="2",
+    )
+    enqueue = relais("shell", "-c", (
+        "from relais.voicemail.models import Voicemail; from relais.voicemail import pipeline; "
+        f"pipeline.start(Voicemail.objects.get(pk='{voicemail.pk}'))"
+    ), env=env)
+    assert enqueue.returncode == 0, enqueue.stdout + enqueue.stderr
+    worker = start_relais("db_worker", "--no-startup-delay", "--interval", "0.2", env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the worker never started the step"
+            assert worker.poll() is None, worker.stdout.read()
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    step = PipelineStep.objects.get(voicemail=voicemail, name="slow")
+    assert (step.status, step.attempts) == ("running", 1)
+    time.sleep(2.5)  # the lease runs out
+    result = relais("db_worker", "--batch", "--no-startup-delay", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    voicemail.refresh_from_db()
+    assert voicemail.status == Voicemail.Status.DONE
+    assert step_states(voicemail) == {"slow": ("done", 2), "after": ("done", 1)}
