@@ -36,7 +36,7 @@ def _seg(x, start, end):
 
 @pytest.mark.parametrize("fmt", ["mp3", "ogg"])
 def test_bleeped_ranges_hold_the_tone_and_not_the_speech(fmt, message):
-    intervals = [(1.0, 1.6), (3.0, 3.2), (3.3, 3.5)]  # the last two merge (margin 0.25)
+    intervals = [(1.0, 1.6), (3.0, 3.2), (3.3, 3.5)]  # the last two merge (margin 0.3)
     data = make_extract(message, intervals, 6, fmt=fmt)
     extract = decode(data, max_seconds=60)
     assert extract.source_format == {"mp3": "mp3", "ogg": "ogg"}[fmt]

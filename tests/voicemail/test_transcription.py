@@ -4,10 +4,12 @@ espeak-ng's robotic voice transcribes poorly: these tests check the mechanics
 (words, timestamps, VAD, language, text/words consistency), never accuracy.
 """
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
-from relais.voicemail.audio import decode
+from relais.voicemail.audio import decode, to_wav_bytes
 from relais.voicemail.transcription import (
     Transcript,
     get_model,
@@ -17,7 +19,7 @@ from relais.voicemail.transcription import (
     word_char_spans,
 )
 
-from .clips import speak, tone_samples, whisper_model  # noqa: F401
+from .clips import speak, speak_samples, tone_samples, whisper_model  # noqa: F401
 
 FRENCH = "Bonjour, je voudrais un devis pour repeindre ma cuisine. Merci, au revoir."
 EXPECTED_SOME_OF = {"bonjour", "devis", "cuisine", "merci", "revoir", "repeindre"}
@@ -40,7 +42,7 @@ def _check_words(t, duration):
         assert 0 <= w["start"] <= w["end"] <= duration + 0.01
         assert 0 <= w["probability"] <= 1
         assert isinstance(w["start"], float) and isinstance(w["word"], str)
-    for a, b in zip(t.words, t.words[1:], strict=False):
+    for a, b in pairwise(t.words):
         assert a["end"] <= b["start"] + 0.01
     lowered = {w["word"].strip(" ,.!?").lower() for w in t.words}
     assert lowered & EXPECTED_SOME_OF, t.text
@@ -70,6 +72,25 @@ def test_french_clip_sequential_and_without_vad(whisper_model, padded_clip):  # 
     t = transcribe(padded_clip, vad=False, beam_size=1)
     assert t.speech_s == pytest.approx(padded_clip.duration_s, abs=0.01)
     assert t.words and t.words[-1]["end"] <= padded_clip.duration_s + 0.01
+
+
+@pytest.mark.whisper
+def test_silence_cut_by_the_vad_does_not_shift_later_words(whisper_model):  # noqa: F811
+    """Word times stay in the message's timeline across a long pause (bleeps rely on it)."""
+    first, sr = speak_samples("Bonjour, je voudrais un devis pour ma cuisine.", speed=140)
+    second, _ = speak_samples("Merci beaucoup, au revoir.", speed=140)
+    x = np.concatenate([np.zeros(sr, np.float32), first, np.zeros(5 * sr, np.float32),
+                        second, np.zeros(sr, np.float32)])
+    clip = decode(to_wav_bytes(x, sr))
+    first_end = 1 + first.size / sr
+    second_start = first_end + 5
+    for batch_size in (8, 0):
+        words = transcribe(clip, batch_size=batch_size).words
+        gaps = [(b["start"] - a["end"], a, b) for a, b in pairwise(words)]
+        gap, before, after = max(gaps, key=lambda g: g[0])
+        assert gap > 4
+        assert first_end - 1.0 < before["end"] <= first_end + 0.3
+        assert second_start - 0.3 <= after["start"] < second_start + 1.0
 
 
 @pytest.mark.whisper

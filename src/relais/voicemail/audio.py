@@ -81,7 +81,7 @@ EXTRACT_FORMATS = {
 }
 BLEEP_FREQUENCY_HZ = 1000.0
 BLEEP_LEVEL = 0.25  # peak amplitude of the tone (-12 dBFS)
-BLEEP_MARGIN_S = 0.25  # added before and after each interval (Whisper's words are ±0.1–0.2 s)
+BLEEP_MARGIN_S = 0.3  # added before and after each interval: Whisper word times are approximate
 BLEEP_RAMP_S = 0.005  # tone fade in/out, avoids clicks
 EXTRACT_FADE_OUT_S = 0.05
 
