@@ -1,0 +1,173 @@
+"""``understand``: from a transcript to a decision (intent, métier, shareable, urgency).
+
+The classifiers (model.py) give probabilities; lexicon guards (data/understanding/
+lexicons.toml) decide what must never be shared whatever the classifiers say: the
+professional's own affairs (bank, taxes, URSSAF, insurer), personal calls, follow-ups
+with this professional, anything addressed to this professional in particular, robocalls,
+job applications, wrong numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+
+from .features import INTENTS, Analysis, analyse
+from .metiers import match_metiers, taxonomy
+from .model import Models, load_or_train
+
+URGENCIES = ("urgent", "soon", "normal")
+
+# Métier decision: lexicon score + CLASSIFIER_WEIGHT × classifier probability, plus
+# PRIOR for the called listing's métiers; confidence grows with the margin over the
+# runner-up.
+CLASSIFIER_WEIGHT = 1.5
+PRIOR = 0.6
+MIN_METIER_SCORE = 0.45
+MARGIN_SCALE = 1.3
+
+
+@dataclass(frozen=True)
+class Understanding:
+    intent: str
+    shareable: bool
+    confidence: float
+    metier: str | None
+    urgency: str
+    reasons: tuple[str, ...] = field(default=())
+    language: str = "fr"
+
+    def as_dict(self) -> dict:
+        return {
+            "intent": self.intent,
+            "shareable": self.shareable,
+            "confidence": self.confidence,
+            "metier": self.metier,
+            "urgency": self.urgency,
+            "reasons": list(self.reasons),
+            "language": self.language,
+        }
+
+
+@dataclass(frozen=True)
+class MetierDecision:
+    slug: str | None
+    confidence: float
+    reasons: tuple[str, ...]
+
+
+class Understander:
+    """Holds the trained models; ``understand`` is the pipeline's entry point."""
+
+    def __init__(self, models: Models):
+        self.models = models
+
+    # -- métier ----------------------------------------------------------------------
+    def metier(self, a: Analysis, called_metiers: list[str] | None = None) -> MetierDecision:
+        lex, hits = match_metiers(a.keys)
+        proba = self.models.metier_proba(a)
+        top_clf = sorted(proba.items(), key=lambda kv: -kv[1])[:5]
+        candidates = set(lex) | {m for m, _ in top_clf}
+        called = [m for m in (called_metiers or []) if m in taxonomy()]
+        scores = {m: lex.get(m, 0.0) + CLASSIFIER_WEIGHT * proba.get(m, 0.0) for m in candidates}
+        for m in called:
+            scores[m] = scores.get(m, CLASSIFIER_WEIGHT * proba.get(m, 0.0)) + PRIOR
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        if not ranked:
+            return MetierDecision(None, 0.0, ("métier: aucun indice",))
+        best, best_score = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        if best_score < MIN_METIER_SCORE or (not lex and best_score - second < 0.1):
+            return MetierDecision(None, 0.0, ("métier: indices trop faibles",))
+        conf = 1.0 - math.exp(-MARGIN_SCALE * (best_score - second))
+        reasons = []
+        words = [h.text for h in hits if h.slug == best]
+        if words:
+            reasons.append(f"métier {best}: « {' », « '.join(words[:4])} »")
+        else:
+            reasons.append(f"métier {best}: classifieur ({proba.get(best, 0.0):.2f})")
+        if best in called:
+            reasons.append(f"métier {best}: métier de la fiche appelée")
+        return MetierDecision(best, round(conf, 3), tuple(reasons))
+
+    # -- urgency ---------------------------------------------------------------------
+    @staticmethod
+    def urgency(a: Analysis, intent: str) -> tuple[str, list[str]]:
+        if intent not in {"quote_request", "follow_up"}:
+            return "normal", []
+        if a.marker("urgency:not_urgent"):
+            return "normal", ["urgence: « pas urgent »"]
+        for level, label in (("urgent", "urgency:urgent"), ("soon", "urgency:soon")):
+            if a.marker(label):
+                return level, [f"urgence {level}: « {a.hits[label][0]} »"]
+        return "normal", []
+
+    # -- the decision ------------------------------------------------------------------
+    def understand(self, text: str, *, called_metiers: list[str] | None = None) -> Understanding:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        a = analyse(text)
+        if a.content_words == 0 or a.lang == "none":
+            return Understanding("empty", False, 0.95, None, "normal",
+                                 ("message vide ou sans contenu",), a.lang)
+        if a.lang == "other":
+            return Understanding("other", False, 0.5, None, "normal",
+                                 ("langue non prise en charge",), a.lang)
+        proba = self.models.intent_proba(a)
+        intent = max(proba, key=proba.get)
+        reasons = [f"intention {intent} ({proba[intent]:.2f})"]
+        for i in INTENTS:
+            found = a.hits.get(f"intent:{i}", [])
+            if found and i == intent:
+                reasons.append(f"indices {i}: « {' », « '.join(found[:3])} »")
+
+        metier = MetierDecision(None, 0.0, ())
+        if intent in {"quote_request", "follow_up"}:
+            metier = self.metier(a, called_metiers)
+            reasons += metier.reasons
+
+        guards = a.guards()
+        shareable = False
+        confidence = proba[intent]
+        if intent == "quote_request":
+            if metier.slug is None:
+                reasons.append("non partageable: métier inconnu")
+            elif not taxonomy()[metier.slug]["shareable"]:
+                reasons.append(f"non partageable: {metier.slug} n'est jamais partagé (santé)")
+            elif guards:
+                reasons += [f"non partageable: {g}" for g in guards]
+            else:
+                shareable = True
+                confidence = proba[intent] * metier.confidence
+                reasons.append("partageable: demande de service sans lien avec ce professionnel")
+        urgency, why = self.urgency(a, intent)
+        reasons += why
+        return Understanding(intent, shareable, round(float(confidence), 3), metier.slug,
+                             urgency, tuple(reasons), a.lang)
+
+
+_lock = threading.Lock()
+_default: Understander | None = None
+
+
+def get_understander() -> Understander:
+    """The process-wide understander, trained or loaded from the cache at first use."""
+    global _default
+    if _default is None:
+        with _lock:
+            if _default is None:
+                _default = Understander(load_or_train())
+    return _default
+
+
+def reset_understander() -> None:
+    """Forget the loaded models (after ``relais train_classifier``)."""
+    global _default
+    with _lock:
+        _default = None
+
+
+def understand(text: str, *, called_metiers: list[str] | None = None) -> Understanding:
+    """Decide what a voicemail transcript is; never raises on any text."""
+    return get_understander().understand(text, called_metiers=called_metiers)
