@@ -25,7 +25,7 @@ URGENCIES = ("urgent", "soon", "normal")
 CLASSIFIER_WEIGHT = 1.5
 PRIOR = 0.6
 MIN_METIER_SCORE = 0.45
-MARGIN_SCALE = 1.3
+MARGIN_SCALE = 2.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,9 @@ class Understander:
                                  ("langue non prise en charge",), a.lang)
         proba = self.models.intent_proba(a)
         intent = max(proba, key=proba.get)
+        if intent == "empty" and (a.marker("intent:quote_request") or match_metiers(a.keys)[0]):
+            # a short message naming a trade or a need ("j'ai une fuite") is not empty
+            intent = max((i for i in proba if i != "empty"), key=proba.get)
         reasons = [f"intention {intent} ({proba[intent]:.2f})"]
         for i in INTENTS:
             found = a.hits.get(f"intent:{i}", [])

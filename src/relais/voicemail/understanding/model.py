@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MODEL_VERSION = "1"
 CORPUS = DATA / "corpus"
 EXTRA_FILE_NAME = "understanding-extra.jsonl"
+KEEP_MODELS = 3  # cached model files kept (the newest)
 
 
 def load_jsonl(path: Path) -> list[dict]:
@@ -179,9 +180,9 @@ def load_or_train(include_extra: bool = True, force: bool = False) -> Models:
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as tmp:
             joblib.dump(models, tmp.name)
         os.replace(tmp.name, path)  # atomic: concurrent workers never read half a file
-        for old in folder.glob("understanding-*.joblib"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        cached = sorted(folder.glob("understanding-*.joblib"), key=lambda p: p.stat().st_mtime)
+        for old in cached[:-KEEP_MODELS]:
+            old.unlink(missing_ok=True)
     except OSError:
         log.warning("could not cache the understanding models in %s", folder, exc_info=True)
     return models
