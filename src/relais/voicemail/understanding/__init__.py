@@ -10,12 +10,13 @@ Plain functions, usable without a database:
 from .decide import URGENCIES, Understanding, get_understander, reset_understander, understand
 from .features import INTENTS
 from .metiers import metier_info
-from .redact import Redaction, Span, redact, spans_to_word_indices, words_text
+from .redact import TOKENS, Redaction, Span, redact, spans_to_word_indices, words_text
 
 __all__ = [
     "INTENTS",
     "URGENCIES",
     "Redaction",
+    "TOKENS",
     "Span",
     "Understanding",
     "classify",

@@ -9,15 +9,17 @@ job applications, wrong numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from dataclasses import dataclass, field
 
 from .features import INTENTS, Analysis, analyse
-from .metiers import match_metiers, taxonomy
+from .metiers import match_metiers, shared_vocabulary, taxonomy
 from .model import Models, load_or_train
 
 URGENCIES = ("urgent", "soon", "normal")
+MAX_TRANSCRIPT_CHARS = 20_000
 
 # Métier decision: lexicon score + CLASSIFIER_WEIGHT × classifier probability, plus
 # PRIOR for the called listing's métiers; confidence grows with the margin over the
@@ -26,6 +28,8 @@ CLASSIFIER_WEIGHT = 1.5
 PRIOR = 0.6
 MIN_METIER_SCORE = 0.45
 MARGIN_SCALE = 2.0
+MIN_EVIDENCE = 0.25  # classifier probability below which a text names no trade at all
+STRONG_PRIOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -71,12 +75,19 @@ class Understander:
         candidates = set(lex) | {m for m, _ in top_clf}
         called = [m for m in (called_metiers or []) if m in taxonomy()]
         scores = {m: lex.get(m, 0.0) + CLASSIFIER_WEIGHT * proba.get(m, 0.0) for m in candidates}
+        if not lex and top_clf and top_clf[0][1] < MIN_EVIDENCE:
+            return MetierDecision(None, 0.0, ("métier: aucun indice",))
         for m in called:
-            scores[m] = scores.get(m, CLASSIFIER_WEIGHT * proba.get(m, 0.0)) + PRIOR
+            if not lex and shared_vocabulary(a.keys, m):
+                # no trade named, a symptom several trades share ("une fuite"): the called
+                # listing's trade is the best guess
+                scores[m] = scores.get(m, 0.0) + STRONG_PRIOR
+            else:
+                scores[m] = scores.get(m, CLASSIFIER_WEIGHT * proba.get(m, 0.0)) + PRIOR
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if not ranked:
             return MetierDecision(None, 0.0, ("métier: aucun indice",))
-        best, best_score = ranked[0]
+        best, best_score = str(ranked[0][0]), ranked[0][1]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         if best_score < MIN_METIER_SCORE or (not lex and best_score - second < 0.1):
             return MetierDecision(None, 0.0, ("métier: indices trop faibles",))
@@ -98,7 +109,8 @@ class Understander:
             return "normal", []
         if a.marker("urgency:not_urgent"):
             return "normal", ["urgence: « pas urgent »"]
-        for level, label in (("urgent", "urgency:urgent"), ("soon", "urgency:soon")):
+        for level, label in (("soon", "urgency:mild"), ("urgent", "urgency:urgent"),
+                             ("soon", "urgency:soon")):
             if a.marker(label):
                 return level, [f"urgence {level}: « {a.hits[label][0]} »"]
         return "normal", []
@@ -107,6 +119,13 @@ class Understander:
     def understand(self, text: str, *, called_metiers: list[str] | None = None) -> Understanding:
         if not isinstance(text, str):
             text = "" if text is None else str(text)
+        if len(text) > MAX_TRANSCRIPT_CHARS:
+            # far longer than any voicemail (10 minutes ≈ 9,000 characters): not a message
+            # a caller left; looked at, never shared
+            u = self.understand(text[:MAX_TRANSCRIPT_CHARS], called_metiers=called_metiers)
+            return dataclasses.replace(
+                u, shareable=False, confidence=min(u.confidence, 0.5),
+                reasons=(*u.reasons, "non partageable: texte trop long pour un message vocal"))
         a = analyse(text)
         if a.content_words == 0 or a.lang == "none":
             return Understanding("empty", False, 0.95, None, "normal",
@@ -115,10 +134,16 @@ class Understander:
             return Understanding("other", False, 0.5, None, "normal",
                                  ("langue non prise en charge",), a.lang)
         proba = self.models.intent_proba(a)
-        intent = max(proba, key=proba.get)
+        intent = str(max(proba, key=proba.get))
         if intent == "empty" and (a.marker("intent:quote_request") or match_metiers(a.keys)[0]):
             # a short message naming a trade or a need ("j'ai une fuite") is not empty
-            intent = max((i for i in proba if i != "empty"), key=proba.get)
+            intent = str(max((i for i in proba if i != "empty"), key=proba.get))
+        if not a.marker("intent:quote_request"):
+            # unmistakable phrases win over the classifier: "mauvais numéro", "appuyez sur 1"
+            for forced in ("wrong_number", "commercial_solicitation"):
+                if a.marker(f"forced:{forced}") and intent != forced:
+                    intent = forced
+                    break
         reasons = [f"intention {intent} ({proba[intent]:.2f})"]
         for i in INTENTS:
             found = a.hits.get(f"intent:{i}", [])

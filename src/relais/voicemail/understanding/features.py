@@ -49,7 +49,7 @@ FILLERS = frozenset(
 _TUTOIEMENT = re.compile(r"\b(?:tu|toi|ton|ta|tes|te)\b|\bt['’](?=[a-zàâéèêîôû])", re.IGNORECASE)
 
 _FR = frozenset("je vous de la le est pour c bonjour merci et un une les des que pas mon ma oui "
-                "j ai au du il on nous".split())
+                "j ai au du il on nous allo pardon non svp euh revoir numero".split())
 _EN = frozenset("the i you we is to my and please hi hello thanks for it our this are can".split())
 _OTHER = frozenset(
     "hola necesito para mi por favor gracias usted tengo necesitamos ich bitte und nicht "
@@ -99,7 +99,7 @@ class Analysis:
 
 def guess_language(ws: list[str]) -> str:
     if not ws:
-        return "none"
+        return "none"  # no word at all
     fr = sum(w in _FR for w in ws)
     en = sum(w in _EN for w in ws)
     other = sum(w in _OTHER for w in ws)
@@ -107,9 +107,7 @@ def guess_language(ws: list[str]) -> str:
         return "other"
     if en > fr:
         return "en"
-    if fr:
-        return "fr"
-    return "other" if len(ws) >= 4 else "none"
+    return "fr"  # Relais is French: without a sign of another language, French
 
 
 def _familiar_name(text: str) -> str | None:

@@ -117,3 +117,26 @@ def match_metiers(text_keys: list[str]) -> tuple[dict[str, float], list[MetierHi
         scores[p.label] += p.weight
         hits.append(MetierHit(p.label, p.text, p.weight))
     return dict(scores), hits
+
+
+GENERIC_SHARE = 6  # a word in the vocabulary of more trades than this says nothing
+
+
+@cache
+def vocabularies() -> dict[str, frozenset[str]]:
+    """Content words of each trade's names and phrases, without words most trades share."""
+    vocab: dict[str, set[str]] = {}
+    for e in taxonomy().values():
+        ks: set[str] = set()
+        for t in [e["label"], *e["synonyms"], *e["phrases"]]:
+            ks.update(k for k in keys(t) if k not in STOPWORD_KEYS and len(k) > 2)
+        vocab[e["slug"]] = ks
+    counts = Counter(k for ks in vocab.values() for k in ks)
+    return {slug: frozenset(k for k in ks if counts[k] <= GENERIC_SHARE)
+            for slug, ks in vocab.items()}
+
+
+def shared_vocabulary(text_keys: list[str], slug: str) -> list[str]:
+    """Words of the text that belong to a trade's vocabulary ("fuite" for couvreur)."""
+    vocab = vocabularies().get(slug, frozenset())
+    return sorted({k for k in text_keys if k in vocab})

@@ -106,14 +106,14 @@ class Models:
 
     def intent_proba(self, a: Analysis) -> dict[str, float]:
         p = self.intent.predict_proba(self.intent_matrix([a]))[0]
-        return dict(zip(self.intent.classes_, (float(x) for x in p), strict=True))
+        return dict(zip((str(c) for c in self.intent.classes_), (float(x) for x in p), strict=True))
 
     def metier_proba(self, a: Analysis) -> dict[str, float]:
         x = sparse.hstack(
             [self.m_word.transform([model_text(a)]), self.m_char.transform([" ".join(a.words)])]
         ).tocsr()
         p = self.metier.predict_proba(x)[0]
-        return dict(zip(self.metier.classes_, (float(v) for v in p), strict=True))
+        return dict(zip((str(c) for c in self.metier.classes_), (float(v) for v in p), strict=True))
 
 
 def train(rows: list[dict], key: str = "") -> Models:

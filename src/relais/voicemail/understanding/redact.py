@@ -273,7 +273,8 @@ def _name_tokens(text: str, pos: int, *, allow_lower: bool, limit: int = 3) -> i
         if f in _PARTICLES:
             nxt = re.match(r"\s+", text[m.end():])
             after = _WORD.match(text, m.end() + (nxt.end() if nxt else 0))
-            if nxt and after and after.group(0)[:1].isupper():
+            if nxt and after and after.group(0)[:1].isupper() and not (
+                    f in {"de", "d"} and _is_place(after.group(0))):  # "Yann de Quimper"
                 i = after.start()
                 continue
             break

@@ -145,6 +145,8 @@ def marker_matcher() -> PhraseMatcher:
         phrases += phrases_from(items, f"guard:{name}")
     for name, items in lex["urgency"].items():
         phrases += phrases_from(items, f"urgency:{name}")
+    for name, items in lex.get("forced", {}).items():
+        phrases += phrases_from(items, f"forced:{name}")
     return PhraseMatcher(phrases, contiguous=True)
 
 

@@ -82,13 +82,14 @@ def decide_line(n: int, raw: bytes | None) -> dict | None:
 
 class Command(BaseCommand):
     help = "Classify and redact voicemail transcripts: JSON Lines on stdin, JSON Lines on stdout."
+    stealth_options = ("stdin",)  # call_command("classify", stdin=…) in tests
 
     def add_arguments(self, parser):
         parser.add_argument("--max-line-bytes", type=int, default=DEFAULT_MAX_LINE_BYTES,
                             help="longer input lines are answered with an error")
 
     def handle(self, *args, **options):
-        stdin = getattr(self, "stdin", None) or sys.stdin
+        stdin = options.get("stdin") or sys.stdin
         stream = getattr(stdin, "buffer", stdin)
         if isinstance(stream.read(0), str):  # a text stream (tests): read it as UTF-8 bytes
             stream = _TextAsBytes(stream)
