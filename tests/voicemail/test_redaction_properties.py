@@ -5,7 +5,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relais.voicemail.understanding import INTENTS, URGENCIES, TOKENS, redact, understand
+from relais.voicemail.understanding import INTENTS, TOKENS, URGENCIES, redact, understand
 
 PHONE_LIKE = re.compile(r"0[1-9](?:[ .-]?[0-9]{2}){4}")
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

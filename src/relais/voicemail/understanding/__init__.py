@@ -14,9 +14,9 @@ from .redact import TOKENS, Redaction, Span, redact, spans_to_word_indices, word
 
 __all__ = [
     "INTENTS",
+    "TOKENS",
     "URGENCIES",
     "Redaction",
-    "TOKENS",
     "Span",
     "Understanding",
     "classify",

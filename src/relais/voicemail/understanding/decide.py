@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .features import INTENTS, Analysis, analyse
-from .metiers import match_metiers, shared_vocabulary, taxonomy
+from .metiers import any_trade_word, match_metiers, shared_vocabulary, taxonomy
 from .model import Models, load_or_train
 
 URGENCIES = ("urgent", "soon", "normal")
@@ -30,6 +30,8 @@ MIN_METIER_SCORE = 0.45
 MARGIN_SCALE = 2.0
 MIN_EVIDENCE = 0.25  # classifier probability below which a text names no trade at all
 STRONG_PRIOR = 1.5
+UNSURE = 0.4  # intent probability under which the classifier is not trusted alone
+STRONG_TRADE_EVIDENCE = 1.3  # a trade's name or a phrase of two words or more
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,22 @@ class Understander:
                                  ("langue non prise en charge",), a.lang)
         proba = self.models.intent_proba(a)
         intent = str(max(proba, key=proba.get))
-        if intent == "empty" and (a.marker("intent:quote_request") or match_metiers(a.keys)[0]):
+        if intent == "empty" and not a.marker("intent:empty") and (
+                a.marker("urgency:urgent") or match_metiers(a.keys)[0]
+                or (a.marker("intent:quote_request") and any_trade_word(a.keys))):
             # a short message naming a trade or a need ("j'ai une fuite") is not empty
             intent = str(max((i for i in proba if i != "empty"), key=proba.get))
+        lex_scores = match_metiers(a.keys)[0]
+        if (intent in {"other", "empty"} or proba[intent] < UNSURE) \
+                and max(lex_scores.values(), default=0.0) >= STRONG_TRADE_EVIDENCE \
+                and (a.marker("intent:quote_request") or a.marker("urgency:urgent")
+                     or a.marker("urgency:soon")) \
+                and not any(
+                a.marker(f"intent:{i}") for i in INTENTS if i != "quote_request"):
+            # a message describing a need in a trade's words ("le cumulus ne chauffe plus"),
+            # with no sign of anything else, is a request; its low probability keeps the
+            # confidence low, so routing sends it to moderation before sharing it
+            intent = "quote_request"
         if not a.marker("intent:quote_request"):
             # unmistakable phrases win over the classifier: "mauvais numéro", "appuyez sur 1"
             for forced in ("wrong_number", "commercial_solicitation"):

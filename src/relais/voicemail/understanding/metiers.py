@@ -140,3 +140,14 @@ def shared_vocabulary(text_keys: list[str], slug: str) -> list[str]:
     """Words of the text that belong to a trade's vocabulary ("fuite" for couvreur)."""
     vocab = vocabularies().get(slug, frozenset())
     return sorted({k for k in text_keys if k in vocab})
+
+
+@cache
+def _all_vocabulary() -> frozenset[str]:
+    return frozenset(k for ks in vocabularies().values() for k in ks)
+
+
+def any_trade_word(text_keys: list[str]) -> bool:
+    """Whether the text says a word of some trade's vocabulary ("fuite", "chaudière")."""
+    vocab = _all_vocabulary()
+    return any(k in vocab for k in text_keys)

@@ -301,10 +301,12 @@ _INTERJECTIONS = frozenset(
 )
 
 
-def _candidate_ok(text: str, start: int, end: int) -> bool:
-    """Not a town after a preposition ("à Nancy"), not a verb ("Pouvez-vous")."""
+def _candidate_ok(text: str, start: int, end: int, place_ok: bool = True) -> bool:
+    """Not a town after a preposition ("à Nancy"), not a verb ("Pouvez-vous").
+
+    place_ok=False: the word is no town, so "à" is just "à" ("dis bonjour à Leïla")."""
     before = text[max(0, start - 12):start]
-    if _PLACE_BEFORE.search(before):
+    if place_ok and _PLACE_BEFORE.search(before):
         return False
     if re.match(r"-(?:vous|moi|nous|tu|je|il|elle|on|les|le|la|lui|toi)\b", text[end:end + 6],
                 re.IGNORECASE):
@@ -334,7 +336,7 @@ def _names(text: str) -> list[Span]:
                 continue
         elif not (intro and f in sure and len(f) > 2):
             continue
-        if not intro and not _candidate_ok(text, m.start(), m.end()):
+        if not intro and not _candidate_ok(text, m.start(), m.end(), place_ok=_is_place(token)):
             continue
         end = _name_tokens(text, m.start(), allow_lower=True)
         out.append(Span(m.start(), max(end, m.end()), "name"))
