@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .features import INTENTS, Analysis, analyse
-from .metiers import any_trade_word, match_metiers, shared_vocabulary, taxonomy
+from .metiers import any_trade_word, shared_vocabulary, taxonomy
 from .model import Models, load_or_train
 
 URGENCIES = ("urgent", "soon", "normal")
@@ -71,7 +71,7 @@ class Understander:
 
     # -- métier ----------------------------------------------------------------------
     def metier(self, a: Analysis, called_metiers: list[str] | None = None) -> MetierDecision:
-        lex, hits = match_metiers(a.keys)
+        lex, hits = a.trades()
         proba = self.models.metier_proba(a)
         top_clf = sorted(proba.items(), key=lambda kv: -kv[1])[:5]
         candidates = set(lex) | {m for m, _ in top_clf}
@@ -137,18 +137,17 @@ class Understander:
                                  ("langue non prise en charge",), a.lang)
         proba = self.models.intent_proba(a)
         intent = str(max(proba, key=proba.get))
+        lex_scores, _ = a.trades()
         if intent == "empty" and not a.marker("intent:empty") and (
-                a.marker("urgency:urgent") or match_metiers(a.keys)[0]
+                a.marker("urgency:urgent") or lex_scores
                 or (a.marker("intent:quote_request") and any_trade_word(a.keys))):
             # a short message naming a trade or a need ("j'ai une fuite") is not empty
             intent = str(max((i for i in proba if i != "empty"), key=proba.get))
-        lex_scores = match_metiers(a.keys)[0]
-        if (intent in {"other", "empty"} or proba[intent] < UNSURE) \
-                and max(lex_scores.values(), default=0.0) >= STRONG_TRADE_EVIDENCE \
-                and (a.marker("intent:quote_request") or a.marker("urgency:urgent")
-                     or a.marker("urgency:soon")) \
-                and not any(
-                a.marker(f"intent:{i}") for i in INTENTS if i != "quote_request"):
+        asks = (a.marker("intent:quote_request") or a.marker("urgency:urgent")
+                or a.marker("urgency:soon"))
+        other_signs = any(a.marker(f"intent:{i}") for i in INTENTS if i != "quote_request")
+        if (intent in {"other", "empty"} or proba[intent] < UNSURE) and asks and not other_signs \
+                and max(lex_scores.values(), default=0.0) >= STRONG_TRADE_EVIDENCE:
             # a message describing a need in a trade's words ("le cumulus ne chauffe plus"),
             # with no sign of anything else, is a request; its low probability keeps the
             # confidence low, so routing sends it to moderation before sharing it

@@ -81,6 +81,16 @@ class Analysis:
     lang: str = "fr"
     has_digits: bool = False
 
+    _trades: tuple | None = None
+
+    def trades(self) -> tuple[dict[str, float], list]:
+        """Lexicon scores per métier and the phrases found (computed once)."""
+        if self._trades is None:
+            from .metiers import match_metiers
+
+            self._trades = match_metiers(self.keys)
+        return self._trades
+
     def marker(self, label: str) -> int:
         return self.markers.get(label, 0)
 
