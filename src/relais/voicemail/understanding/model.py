@@ -21,6 +21,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 from scipy import sparse
+from sklearn import config_context
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -85,6 +86,11 @@ def validate_example(row: object) -> dict:
     return {"text": text, "intent": intent, "metier": metier}
 
 
+# One message at a time: sklearn's input validation would cost more than the prediction.
+def _fast():
+    return config_context(assume_finite=True, skip_parameter_validation=True)
+
+
 @dataclass
 class Models:
     word: TfidfVectorizer
@@ -105,14 +111,16 @@ class Models:
         ).tocsr()
 
     def intent_proba(self, a: Analysis) -> dict[str, float]:
-        p = self.intent.predict_proba(self.intent_matrix([a]))[0]
+        with _fast():
+            p = self.intent.predict_proba(self.intent_matrix([a]))[0]
         return dict(zip((str(c) for c in self.intent.classes_), (float(x) for x in p), strict=True))
 
     def metier_proba(self, a: Analysis) -> dict[str, float]:
-        x = sparse.hstack(
-            [self.m_word.transform([model_text(a)]), self.m_char.transform([" ".join(a.words)])]
-        ).tocsr()
-        p = self.metier.predict_proba(x)[0]
+        with _fast():
+            x = sparse.hstack(
+                [self.m_word.transform([model_text(a)]), self.m_char.transform([" ".join(a.words)])]
+            ).tocsr()
+            p = self.metier.predict_proba(x)[0]
         return dict(zip((str(c) for c in self.metier.classes_), (float(v) for v in p), strict=True))
 
 
