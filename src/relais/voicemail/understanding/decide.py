@@ -165,7 +165,11 @@ class Understander:
                 reasons.append(f"indices {i}: « {' », « '.join(found[:3])} »")
 
         metier = MetierDecision(None, 0.0, ())
-        if intent in {"quote_request", "follow_up"}:
+        if intent in {"quote_request", "follow_up"} or (
+                intent in {"personal", "other"}
+                and max(lex_scores.values(), default=0.0) >= STRONG_TRADE_EVIDENCE):
+            # the trade is reported whenever the message clearly asks for a trade's work,
+            # shared or not ("salut c'est Jean-Pierre, passe voir mon chauffe-eau")
             metier = self.metier(a, called_metiers)
             reasons += metier.reasons
 
