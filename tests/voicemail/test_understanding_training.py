@@ -67,3 +67,28 @@ class _Out:
 
     def flush(self):
         pass
+
+
+def test_workers_starting_together_train_once(settings, tmp_path, monkeypatch):
+    """Several workers with an empty cache: one trains, the others wait and load."""
+    import threading
+
+    settings.RELAIS_MODEL_CACHE = tmp_path
+    calls = []
+    real_train = model.train
+
+    def counting_train(rows, key=""):
+        calls.append(key)
+        return real_train(rows, key)
+
+    monkeypatch.setattr(model, "train", counting_train)
+    keys = []
+    threads = [threading.Thread(target=lambda: keys.append(model.load_or_train().key))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert len(keys) == 3 and len(set(keys)) == 1
+    assert len(calls) == 1  # trained once
+    assert len(list(tmp_path.glob("understanding-*.joblib"))) == 1

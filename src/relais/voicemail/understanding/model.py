@@ -10,6 +10,7 @@ by a hash of everything they were trained from.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -171,7 +172,25 @@ def training_rows(include_extra: bool = True) -> tuple[list[dict], str]:
 
 
 def load_or_train(include_extra: bool = True, force: bool = False) -> Models:
-    """The cached models for the current training data, training them when needed."""
+    """The cached models for the current training data, training them when needed.
+
+    Several workers starting together train once: the first takes a lock on the cache
+    folder, the others wait for it and load what it saved."""
+    folder = model_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = (folder / "understanding.lock").open("a")
+    except OSError:
+        return _load_or_train(include_extra, force)
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _load_or_train(include_extra, force)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _load_or_train(include_extra: bool, force: bool) -> Models:
     rows, key = training_rows(include_extra)
     folder = model_dir()
     path = folder / f"understanding-{key}.joblib"
