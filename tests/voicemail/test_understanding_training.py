@@ -92,3 +92,23 @@ def test_workers_starting_together_train_once(settings, tmp_path, monkeypatch):
     assert len(keys) == 3 and len(set(keys)) == 1
     assert len(calls) == 1  # trained once
     assert len(list(tmp_path.glob("understanding-*.joblib"))) == 1
+
+
+def test_a_running_worker_picks_up_models_retrained_elsewhere(settings, tmp_path, monkeypatch):
+    from relais.voicemail.understanding import decide
+
+    settings.RELAIS_MODEL_CACHE = tmp_path
+    monkeypatch.setattr(decide, "RELOAD_CHECK_SECONDS", 0.0)
+    reset_understander()
+    try:
+        before = get_understander().models.key
+        assert get_understander().models.key == before  # nothing changed: same models
+        # another process (relais train_classifier --extra …) adds examples and retrains
+        (tmp_path / model.EXTRA_FILE_NAME).write_text(json.dumps(
+            {"text": "Bonjour, c'est pour le loto de l'école, un lot ?", "intent": "other"}) + "\n")
+        model.load_or_train(force=True)
+        after = get_understander().models.key
+        assert after != before
+        assert get_understander().models.n_examples == len(model.corpus("train")) + 1
+    finally:
+        reset_understander()

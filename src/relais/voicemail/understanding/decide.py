@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 
 from .features import INTENTS, Analysis, analyse
 from .metiers import any_trade_word, shared_vocabulary, taxonomy
-from .model import Models, load_or_train
+from .model import Models, load_or_train, training_rows
 
 URGENCIES = ("urgent", "soon", "normal")
 MAX_TRANSCRIPT_CHARS = 20_000
@@ -195,23 +196,33 @@ class Understander:
 
 _lock = threading.Lock()
 _default: Understander | None = None
+_checked_at = 0.0
+# How often a long-running worker looks whether the models were retrained
+# (``relais train_classifier`` in another process): seconds.
+RELOAD_CHECK_SECONDS = 60.0
 
 
 def get_understander() -> Understander:
-    """The process-wide understander, trained or loaded from the cache at first use."""
-    global _default
-    if _default is None:
-        with _lock:
-            if _default is None:
+    """The process-wide understander, trained or loaded from the cache at first use, and
+    reloaded when the training data changed (new extra examples) since."""
+    global _default, _checked_at
+    now = time.monotonic()
+    if _default is not None and now - _checked_at < RELOAD_CHECK_SECONDS:
+        return _default
+    with _lock:
+        if _default is None or now - _checked_at >= RELOAD_CHECK_SECONDS:
+            _checked_at = now
+            if _default is None or training_rows()[1] != _default.models.key:
                 _default = Understander(load_or_train())
     return _default
 
 
 def reset_understander() -> None:
     """Forget the loaded models (after ``relais train_classifier``)."""
-    global _default
+    global _default, _checked_at
     with _lock:
         _default = None
+        _checked_at = 0.0
 
 
 def understand(text: str, *, called_metiers: list[str] | None = None) -> Understanding:
