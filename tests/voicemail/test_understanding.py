@@ -158,6 +158,12 @@ def test_called_listing_is_a_prior_only_when_the_text_is_ambiguous():
     ambiguous = "Bonjour, j'ai une fuite, rappelez-moi vite."
     assert understand(ambiguous, called_metiers=["plombier"]).metier == "plombier"
     assert understand(ambiguous, called_metiers=["couvreur"]).metier == "couvreur"
+    # the symptom still decides when the caller spells out a phone number around it
+    spoken = "j'ai une fuite, rappelez-moi au zéro six douze trente-quatre cinquante-six"
+    assert understand(spoken, called_metiers=["plombier"]).metier == "plombier"
+    assert understand(spoken, called_metiers=["couvreur"]).metier == "couvreur"
+    # no word of the called trade at all: no guess
+    assert understand("J'ai un problème, rappelez-moi.", called_metiers=["plombier"]).metier is None
     clear = "Bonjour, mon volet roulant est bloqué, le moteur ne répond plus, merci de rappeler."
     assert understand(clear, called_metiers=["plombier"]).metier == "storiste"
 

@@ -78,12 +78,13 @@ class Understander:
         candidates = set(lex) | {m for m, _ in top_clf}
         called = [m for m in (called_metiers or []) if m in taxonomy()]
         scores = {m: lex.get(m, 0.0) + CLASSIFIER_WEIGHT * proba.get(m, 0.0) for m in candidates}
-        if not lex and top_clf and top_clf[0][1] < MIN_EVIDENCE:
+        # no trade named, but a word the called listing's trade knows ("une fuite" for a
+        # plumber or a roofer): that trade is the best guess
+        symptom_of_called = [m for m in called if not lex and shared_vocabulary(a.keys, m)]
+        if not lex and not symptom_of_called and top_clf and top_clf[0][1] < MIN_EVIDENCE:
             return MetierDecision(None, 0.0, ("métier: aucun indice",))
         for m in called:
-            if not lex and shared_vocabulary(a.keys, m):
-                # no trade named, a symptom several trades share ("une fuite"): the called
-                # listing's trade is the best guess
+            if m in symptom_of_called:
                 scores[m] = scores.get(m, 0.0) + STRONG_PRIOR
             else:
                 scores[m] = scores.get(m, CLASSIFIER_WEIGHT * proba.get(m, 0.0)) + PRIOR

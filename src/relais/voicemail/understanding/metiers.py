@@ -119,7 +119,8 @@ def match_metiers(text_keys: list[str]) -> tuple[dict[str, float], list[MetierHi
     return dict(scores), hits
 
 
-GENERIC_SHARE = 6  # a word in the vocabulary of more trades than this says nothing
+GENERIC_SHARE = 6  # a word in the vocabulary of more trades than this is not specific
+COMMON_SHARE = 25  # …and one in more than this ("faire", "changer") says nothing at all
 
 
 @cache
@@ -136,9 +137,23 @@ def vocabularies() -> dict[str, frozenset[str]]:
             for slug, ks in vocab.items()}
 
 
+@cache
+def symptom_vocabularies() -> dict[str, frozenset[str]]:
+    """Each trade's words, including those a few trades share ("fuite"), not the commonest."""
+    vocab: dict[str, set[str]] = {}
+    for e in taxonomy().values():
+        ks: set[str] = set()
+        for t in [e["label"], *e["synonyms"], *e["phrases"]]:
+            ks.update(k for k in keys(t) if k not in STOPWORD_KEYS and len(k) > 2)
+        vocab[e["slug"]] = ks
+    counts = Counter(k for ks in vocab.values() for k in ks)
+    return {slug: frozenset(k for k in ks if counts[k] <= COMMON_SHARE)
+            for slug, ks in vocab.items()}
+
+
 def shared_vocabulary(text_keys: list[str], slug: str) -> list[str]:
     """Words of the text that belong to a trade's vocabulary ("fuite" for couvreur)."""
-    vocab = vocabularies().get(slug, frozenset())
+    vocab = symptom_vocabularies().get(slug, frozenset())
     return sorted({k for k in text_keys if k in vocab})
 
 
