@@ -62,12 +62,16 @@ class Voicemail(models.Model):
     transcript = models.TextField(blank=True)
     words = models.JSONField(default=list, blank=True)  # [{"start", "end", "word"}]
     language = models.CharField(max_length=8, blank=True)
+    # How the transcript was made: model, speech seconds, and the intervals Whisper
+    # itself distrusts (their words may be missing from the text: always bleeped).
+    speech = models.JSONField(default=dict, blank=True)
 
     intent = models.CharField(max_length=32, blank=True)
     shareable = models.BooleanField(default=False)
     confidence = models.FloatField(null=True, blank=True)
     metier = models.ForeignKey(Metier, null=True, blank=True, on_delete=models.SET_NULL)
     urgency = models.CharField(max_length=16, blank=True)
+    reasons = models.JSONField(default=list, blank=True)  # why understanding decided so
 
     redacted_text = models.TextField(blank=True)
     extract = models.FileField(upload_to=recording_path, blank=True)  # bleeped, ≤ 20 s
