@@ -66,11 +66,13 @@ def test_rings_cover_each_cell_once_and_grow(lat, lon):
     assert seen == expected
 
 
-def test_the_guarantee_in_mainland_france_reaches_50_km_in_a_few_rings():
-    lat, lon = 47.2184, -1.5536  # Nantes
-    rings_needed = next(k for k, _, guarantee in geo.rings(lat, lon) if guarantee >= 50)
-    assert rings_needed <= 8
-    assert math.isinf(geo.guaranteed_km(0, 0, *geo.cell_row_col(0, 0), 2000))
+def test_the_guarantee_in_mainland_france_reaches_50_km_within_the_ring_budget():
+    from relais.routing.index import MAX_RINGS
+
+    for lat, lon in [(47.2184, -1.5536), (51.03, 2.37), (42.7, 2.9), (48.86, 2.35)]:
+        rings_needed = next(k for k, _, guarantee in geo.rings(lat, lon) if guarantee >= 50)
+        assert rings_needed <= 16 < MAX_RINGS
+    assert math.isinf(geo.guaranteed_km(0, 0, *geo.cell_row_col(0, 0), geo.COLUMNS))
 
 
 def test_cells_wrap_at_the_antimeridian():
@@ -78,3 +80,19 @@ def test_cells_wrap_at_the_antimeridian():
     assert geo.cell_row_col(0, 180.0)[1] == 0
     ring = geo.ring_cells(900, geo.COLUMNS - 1, 1)
     assert 900 * geo.COLUMNS + 0 in ring  # the neighbour across the antimeridian
+
+
+def cells_of(ranges):
+    return {c for lo, hi in ranges for c in range(lo, hi + 1)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(lat_st, lon_st, st.integers(min_value=0, max_value=15),
+       st.integers(min_value=0, max_value=15))
+def test_annulus_ranges_are_exactly_the_rings_between(lat, lon, inner, extra):
+    row, col = geo.cell_row_col(lat, lon)
+    outer = inner + extra
+    expected = {c for k in range(inner, outer + 1) for c in geo.ring_cells(row, col, k)}
+    ranges = geo.annulus_ranges(row, col, inner, outer)
+    assert cells_of(ranges) == expected
+    assert sum(hi - lo + 1 for lo, hi in ranges) == len(expected)  # no overlap

@@ -12,9 +12,9 @@ import math
 from collections.abc import Iterator
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
-CELL_DEGREES = 0.1  # ≈ 11 km of latitude, ≈ 7.5 km of longitude in mainland France
-ROWS = round(180 / CELL_DEGREES)  # 1 800 latitude rows
-COLUMNS = round(360 / CELL_DEGREES)  # 3 600 longitude columns
+CELL_DEGREES = 0.05  # ≈ 5.6 km of latitude, ≈ 3.5–4.2 km of longitude in mainland France
+ROWS = round(180 / CELL_DEGREES)  # 3 600 latitude rows
+COLUMNS = round(360 / CELL_DEGREES)  # 7 200 longitude columns: ids < 2^25
 _EPSILON_KM = 1e-6  # float rounding margin on the guarantee
 
 
@@ -115,3 +115,32 @@ def rings(lat: float, lon: float) -> Iterator[tuple[int, list[int], float]]:
         if guarantee == math.inf or k > max(ROWS, COLUMNS):
             return
         k += 1
+
+
+def _column_ranges(row: int, first: int, last: int) -> list[tuple[int, int]]:
+    """Cell-id ranges of columns first..last (may wrap around) in one row."""
+    base = row * COLUMNS
+    if last - first + 1 >= COLUMNS:
+        return [(base, base + COLUMNS - 1)]
+    a, b = first % COLUMNS, last % COLUMNS
+    if a <= b:
+        return [(base + a, base + b)]
+    return [(base + a, base + COLUMNS - 1), (base, base + b)]
+
+
+def annulus_ranges(row: int, col: int, inner: int, outer: int) -> list[tuple[int, int]]:
+    """Cell-id ranges covering the cells at Chebyshev distance inner..outer of (row, col).
+
+    A square annulus is a few contiguous runs per row of cells (row-major ids): the
+    rows beyond ``inner`` are one run each, the others two (left and right). Reading
+    ranges costs one index descent per run instead of one per cell. Requires
+    ``2 * outer + 1 < COLUMNS`` (no self-overlap around the globe).
+    """
+    out: list[tuple[int, int]] = []
+    for r in range(max(0, row - outer), min(ROWS, row + outer + 1)):
+        if inner == 0 or abs(r - row) >= inner:
+            out += _column_ranges(r, col - outer, col + outer)
+        else:
+            out += _column_ranges(r, col - outer, col - inner)
+            out += _column_ranges(r, col + inner, col + outer)
+    return out

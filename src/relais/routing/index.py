@@ -21,6 +21,7 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import connection, transaction
 
@@ -30,7 +31,7 @@ from .models import RecipientIndex
 logger = logging.getLogger(__name__)
 
 FIRST_RINGS = 1  # the first query reads rings 0..1 (9 cells) at once
-MAX_RINGS = 12  # beyond, one range query over the latitude band the radius allows
+MAX_RINGS = 40  # beyond, one range query over the latitude band the radius allows
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +53,32 @@ def _select() -> str:
     # Identifiers come from the model; values are always parameters.
     return (
         f"SELECT {_q('listing_id')}, {_q('professional_id')}, {_q('latitude')}, "  # noqa: S608
-        f"{_q('longitude')}, {_q('service_radius_km')}, {_q('cell')} FROM {table} "
+        f"{_q('longitude')}, {_q('service_radius_km')} FROM {table} "
         f"WHERE {_q('metier_id')} = %s AND "
     )
 
 
-def _cells_sql(n_cells: int) -> str:
-    return _select() + f"{_q('cell')} IN ({', '.join(['%s'] * n_cells)})"
+@lru_cache(maxsize=256)
+def _ranges_sql(n_ranges: int) -> str:
+    between = f"{_q('cell')} BETWEEN %s AND %s"
+    return _select() + "(" + " OR ".join([between] * n_ranges) + ")"
 
 
+@lru_cache(maxsize=1)
 def _band_sql() -> str:
     return _select() + f"{_q('cell')} BETWEEN %s AND %s"
+
+
+def next_rings(k: int, found: int, limit: int) -> int:
+    """How far the next square reaches, from what the current one held.
+
+    With ``found`` matches in a square of side 2k+1, aim at 3 × ``limit`` matches
+    assuming an even density (area ∝ side²), at least one ring more, at most doubling.
+    """
+    if found == 0:
+        return 2 * k + 1
+    side = math.sqrt(3 * limit / found) * (2 * k + 1)
+    return max(k + 1, min(2 * k + 1, math.ceil((side - 1) / 2)))
 
 
 def nearest(metier: str, latitude: float, longitude: float, *, radius_km: float,
@@ -72,60 +88,202 @@ def nearest(metier: str, latitude: float, longitude: float, *, radius_km: float,
     within ``radius_km`` AND within each listing's own service radius, nearest first
     (ties by listing id), leaving out some professionals and listings.
 
-    Reads rings of cells around the point (one query for rings 0–1, then one per ring)
-    until the answer is certain; past ``MAX_RINGS`` rings (huge radii, polar regions),
-    finishes with one range query over the latitude band within ``radius_km``.
+    Reads growing squares of cells around the point until the answer is certain (see
+    :func:`_staged`). On PostgreSQL the squares are read by one statement
+    (:func:`_one_statement`: one round trip instead of three or four), whose answer is
+    re-checked here and completed by the staged search in the rare case it is not
+    conclusive.
     """
     if limit <= 0 or radius_km < 0:
         return []
-    skip_pros = set(exclude_professionals)
-    skip_listings = set(exclude_listings)
-    haversine = geo.haversine_km
-    found: list[tuple[float, int, Hit]] = []
-    scanned: set[int] = set()
-
-    def take(rows, skip_cells=()):
-        for listing_id, pro_id, lat, lon, own_radius, cell in rows:
-            if pro_id in skip_pros or listing_id in skip_listings or cell in skip_cells:
-                continue
-            d = haversine(latitude, longitude, lat, lon)
-            if d <= radius_km and d <= own_radius:
-                found.append((d, listing_id, Hit(listing_id, pro_id, lat, lon, own_radius, d)))
-
-    pending: list[int] = []
-    done = False
+    search = _Search(metier, latitude, longitude, radius_km, limit,
+                     set(exclude_professionals), set(exclude_listings))
     with connection.cursor() as cursor:
-        for k, cells, guarantee in geo.rings(latitude, longitude):
-            pending.extend(cells)
-            if k < FIRST_RINGS and guarantee < radius_km:
+        if connection.vendor == "postgresql":
+            hits = _one_statement(cursor, search)
+            if hits is not None:
+                return hits
+        return _staged(cursor, search)
+
+
+class _Search:
+    """One search: the point, the filters, the exact distance, the rows found."""
+
+    def __init__(self, metier, latitude, longitude, radius_km, limit, skip_pros,
+                 skip_listings):
+        self.metier, self.latitude, self.longitude = metier, latitude, longitude
+        self.radius_km, self.limit = radius_km, limit
+        self.skip_pros, self.skip_listings = skip_pros, skip_listings
+        self.row, self.col = geo.cell_row_col(latitude, longitude)
+        self.p1 = math.radians(latitude)
+        self.cos1 = math.cos(self.p1)
+        self.found: list[tuple] = []
+        # The square that surely holds every point within radius_km: never read beyond.
+        self.reach = next(
+            (k for k in range(MAX_RINGS + 1) if self.guarantee(k) >= radius_km), MAX_RINGS
+        )
+
+    def guarantee(self, k: int) -> float:
+        return geo.guaranteed_km(self.latitude, self.longitude, self.row, self.col, k)
+
+    def take(self, rows) -> None:
+        """Keep the rows within both radii, with their exact distance.
+
+        Haversine as in geo.haversine_km — the same operations in the same order, so
+        the same floats — with the point's terms computed once.
+        """
+        radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+        p1, cos1, lon0 = self.p1, self.cos1, self.longitude
+        diameter = 2 * geo.EARTH_RADIUS_KM
+        radius = self.radius_km
+        found = self.found
+        for row in rows:
+            listing_id, pro_id, lat, lon, own_radius = row[:5]
+            if pro_id in self.skip_pros or listing_id in self.skip_listings:
                 continue
-            if pending:
-                cursor.execute(_cells_sql(len(pending)), [metier, *pending])
-                take(cursor.fetchall())
-                scanned.update(pending)
-                pending = []
-                found.sort(key=_key)
-            if guarantee >= radius_km or (
-                len(found) >= limit and found[limit - 1][0] < guarantee
-            ):
-                done = True
-                break
-            if k >= MAX_RINGS:
-                break
-        if not done:
-            # Every point within radius_km lies between these two parallels.
-            span = math.degrees(radius_km / geo.EARTH_RADIUS_KM)
-            south = geo.cell_row_col(max(-90.0, latitude - span), 0.0)[0]
-            north = geo.cell_row_col(min(90.0, latitude + span), 0.0)[0]
-            cursor.execute(_band_sql(), [metier, south * geo.COLUMNS,
-                                         north * geo.COLUMNS + geo.COLUMNS - 1])
-            take(cursor.fetchall(), scanned)
-            found.sort(key=_key)
-    return [h for _, _, h in found[:limit]]
+            p2 = radians(lat)
+            a = sin((p2 - p1) / 2) ** 2 + cos1 * cos(p2) * sin(radians(lon - lon0) / 2) ** 2
+            d = diameter * asin(min(1.0, sqrt(a)))
+            if d <= radius and d <= own_radius:
+                found.append((d, listing_id, row[:5]))
+        found.sort(key=_key)
+
+    def certain(self, k: int) -> bool:
+        """Whether the answer is final once the square of half-size k was read."""
+        g = self.guarantee(k)
+        return g >= self.radius_km or (
+            len(self.found) >= self.limit and self.found[self.limit - 1][0] < g
+        )
+
+    def hits(self) -> list[Hit]:
+        return _hits(self.found[:self.limit])
+
+
+def _staged(cursor, search: _Search) -> list[Hit]:
+    """Rings 0–1 first, then as far as the density seen so far suggests (see
+    :func:`next_rings`), each square annulus as a few ranges of cell ids, until the
+    answer is certain; past ``MAX_RINGS`` (huge radii, polar regions) the whole
+    latitude band within the radius instead."""
+    search.found = []
+    inner, k = 0, min(FIRST_RINGS, search.reach)
+    while True:
+        ranges = geo.annulus_ranges(search.row, search.col, inner, k)
+        cursor.execute(_ranges_sql(len(ranges)),
+                       [search.metier, *(bound for pair in ranges for bound in pair)])
+        search.take(cursor.fetchall())
+        if search.certain(k):
+            return search.hits()
+        if k >= MAX_RINGS:
+            break
+        inner, k = k + 1, min(search.reach, next_rings(k, len(search.found), search.limit))
+    # Every point within the radius lies between these two parallels.
+    span = math.degrees(search.radius_km / geo.EARTH_RADIUS_KM)
+    south = geo.cell_row_col(max(-90.0, search.latitude - span), 0.0)[0]
+    north = geo.cell_row_col(min(90.0, search.latitude + span), 0.0)[0]
+    search.found = []
+    cursor.execute(_band_sql(), [search.metier, south * geo.COLUMNS,
+                                 north * geo.COLUMNS + geo.COLUMNS - 1])
+    search.take(cursor.fetchall())
+    return search.hits()
+
+
+# --- PostgreSQL: the staged search in one statement ------------------------------------------
+
+_SLACK_KM = 1e-6  # SQL and Python floats may differ in the last bits: SQL keeps more
+
+
+@lru_cache(maxsize=1)
+def _one_statement_sql() -> str:
+    """A recursive query reading stage after stage of squares (same cells and the same
+    guarantees as computed in Python, passed as arrays) until the ``limit``-th match is
+    closer than the stage's guarantee; returns the matches of the stages read, nearest
+    first (at most ``cap``), with the last stage read."""
+    table = _q(RecipientIndex._meta.db_table)
+    lat, lon = f"i.{_q('latitude')}", f"i.{_q('longitude')}"
+    dist = (
+        f"(2 * %(earth)s * asin(least(1.0, sqrt(power(sin((radians({lat}) - %(p1)s) / 2), 2)"
+        f" + %(cos1)s * cos(radians({lat})) * power(sin(radians({lon} - %(lon)s) / 2), 2)))))"
+    )
+    join = (f"stage_ranges r JOIN {table} i ON i.{_q('metier_id')} = %(metier)s "
+            f"AND i.{_q('cell')} BETWEEN r.lo AND r.hi")
+    keep = (f"i.{_q('professional_id')} <> ALL(%(skip_pros)s::bigint[]) "
+            f"AND i.{_q('listing_id')} <> ALL(%(skip_listings)s::bigint[]) "
+            f"AND {dist} <= least(%(radius)s, i.{_q('service_radius_km')}) + {_SLACK_KM}")
+
+    def enough(stage: str) -> str:
+        return (f"((SELECT g FROM stage_guarantees WHERE st = {stage}) >= %(radius)s OR "  # noqa: S608
+                f"(SELECT count(*) FROM (SELECT 1 FROM {join} WHERE r.st <= {stage} AND {keep} "
+                f"AND {dist} < (SELECT g FROM stage_guarantees WHERE st = {stage}) "
+                f"LIMIT %(limit)s) enough) >= %(limit)s)")
+
+    return (  # identifiers from the models; every value is a parameter
+        "WITH RECURSIVE "  # noqa: S608
+        "stage_ranges AS MATERIALIZED (SELECT lo, hi, st FROM "
+        "unnest(%(lo)s::int[], %(hi)s::int[], %(st)s::int[]) AS x(lo, hi, st)), "
+        "stage_guarantees AS MATERIALIZED (SELECT g, st::int AS st FROM "
+        "unnest(%(g)s::float8[]) WITH ORDINALITY AS x(g, st)), "
+        f"search(st, done) AS (SELECT 1, {enough('1')} UNION ALL "
+        f"SELECT s.st + 1, {enough('s.st + 1')} FROM search s "
+        "WHERE NOT s.done AND s.st < %(stages)s), "
+        "reached AS (SELECT max(st) AS st FROM search) "
+        f"SELECT m.listing_id, m.professional_id, m.latitude, m.longitude, "
+        f"m.service_radius_km, m.d, reached.st FROM reached LEFT JOIN LATERAL ("
+        f"SELECT i.{_q('listing_id')} AS listing_id, i.{_q('professional_id')} AS "
+        f"professional_id, {lat} AS latitude, {lon} AS longitude, "
+        f"i.{_q('service_radius_km')} AS service_radius_km, {dist} AS d "
+        f"FROM {join} WHERE r.st <= reached.st AND {keep} "
+        f"ORDER BY d, listing_id LIMIT %(cap)s) m ON true"
+    )
+
+
+def _one_statement(cursor, search: _Search) -> list[Hit] | None:
+    """The staged search in one round trip; None when its answer is not conclusive."""
+    if search.guarantee(search.reach) < search.radius_km:
+        return None  # needs the latitude band: the staged search does that
+    ks, k = [], FIRST_RINGS
+    while True:
+        ks.append(min(k, search.reach))
+        if ks[-1] >= search.reach:
+            break
+        k = 2 * k + 1
+    lo, hi, st = [], [], []
+    inner = 0
+    for stage, k in enumerate(ks, start=1):
+        for a, b in geo.annulus_ranges(search.row, search.col, inner, k):
+            lo.append(a)
+            hi.append(b)
+            st.append(stage)
+        inner = k + 1
+    cap = 2 * search.limit + 16
+    cursor.execute(_one_statement_sql(), {
+        "metier": search.metier, "lo": lo, "hi": hi, "st": st,
+        "g": [search.guarantee(k) for k in ks], "stages": len(ks),
+        "radius": search.radius_km, "limit": search.limit, "cap": cap,
+        "earth": geo.EARTH_RADIUS_KM, "p1": search.p1, "cos1": search.cos1,
+        "lon": search.longitude, "skip_pros": list(search.skip_pros),
+        "skip_listings": list(search.skip_listings),
+    })
+    rows = cursor.fetchall()
+    reached = rows[0][6]
+    rows = [r for r in rows if r[0] is not None]
+    search.found = []
+    search.take(rows)
+    if len(rows) == cap and search.found and len(search.found) >= search.limit and (
+        search.found[search.limit - 1][0] >= rows[-1][5] - _SLACK_KM
+    ):
+        return None  # the cut at ``cap`` might hide a tie: let the staged search decide
+    if len(rows) == cap and len(search.found) < search.limit:
+        return None
+    return search.hits() if search.certain(ks[reached - 1]) else None
+
+
+def _hits(found) -> list[Hit]:
+    return [Hit(listing_id, pro_id, lat, lon, own_radius, d)
+            for d, _, (listing_id, pro_id, lat, lon, own_radius) in found]
 
 
 def _key(item):
-    return item[0], item[1]
+    return item[0], item[1]  # distance, then listing id
 
 
 # --- Maintenance --------------------------------------------------------------------

@@ -14,8 +14,7 @@ import logging
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -63,34 +62,60 @@ def facts_for(voicemail: Voicemail, moderation: str = "") -> policy.Facts:
     )
 
 
+def _candidates_sql(n_ids: int) -> str:
+    """Live data of some listings, with "offers the métier" and "reported the caller".
+
+    Written in SQL (table and column names from the models) rather than built by the
+    ORM on every call: this runs for every routed message and the ORM's query building
+    costs more than the query itself.
+    """
+    from relais.directory.models import Establishment
+    from relais.pros.models import Professional
+
+    q = connection.ops.quote_name
+    user_model = Professional._meta.get_field("user").related_model
+    t = {
+        "l": q(Listing._meta.db_table),
+        "p": q(Professional._meta.db_table),
+        "u": q(user_model._meta.db_table),
+        "e": q(Establishment._meta.db_table),
+        "m": q(Listing.metiers.through._meta.db_table),
+        "r": q(CallerReport._meta.db_table),
+    }
+    marks = ", ".join(["%s"] * n_ids)
+    return (  # identifiers from the models; every value is a parameter
+        f"SELECT l.{q('id')}, l.{q('professional_id')}, l.{q('status')}, "  # noqa: S608
+        f"l.{q('shared_paused')}, l.{q('service_radius_km')}, l.{q('notification_email')}, "
+        f"u.{q('email')}, e.{q('active')}, e.{q('latitude')}, e.{q('longitude')}, "
+        f"EXISTS(SELECT 1 FROM {t['m']} m WHERE m.{q('listing_id')} = l.{q('id')} "
+        f"AND m.{q('metier_id')} = %s), "
+        f"EXISTS(SELECT 1 FROM {t['r']} r WHERE r.{q('professional_id')} = "
+        f"l.{q('professional_id')} AND r.{q('caller_hash')} = %s) "
+        f"FROM {t['l']} l JOIN {t['p']} p ON p.{q('id')} = l.{q('professional_id')} "
+        f"JOIN {t['u']} u ON u.{q('id')} = p.{q('user_id')} "
+        f"JOIN {t['e']} e ON e.{q('siret')} = l.{q('establishment_id')} "
+        f"WHERE l.{q('id')} IN ({marks})"
+    )
+
+
 def _candidates(facts: policy.Facts, hits: list[index.Hit],
                 reported_by: str | None) -> list[policy.Candidate]:
     """Live data for the index's hits (the policy re-checks everything on it)."""
     if not hits:
         return []
-    through = Listing.metiers.through
-    qs = Listing.objects.filter(pk__in=[h.listing_id for h in hits]).annotate(
-        offers=Exists(through.objects.filter(listing_id=OuterRef("pk"), metier_id=facts.metier)),
-    )
-    if reported_by:
-        qs = qs.annotate(reported=Exists(CallerReport.objects.filter(
-            professional_id=OuterRef("professional_id"), caller_hash=reported_by)))
-    rows = qs.values_list(
-        "pk", "professional_id", "status", "shared_paused", "service_radius_km",
-        "notification_email", "professional__user__email", "establishment__active",
-        "establishment__latitude", "establishment__longitude", "offers",
-        *(["reported"] if reported_by else []),
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_candidates_sql(len(hits)),
+                       [facts.metier, reported_by or "", *(h.listing_id for h in hits)])
+        rows = cursor.fetchall()
     out = []
-    for row in rows:
-        (pk, pro_id, status, paused, radius, email, user_email, active, lat, lon,
-         offers, *reported) = row
+    for (pk, pro_id, status, paused, radius, email, user_email, active, lat, lon, offers,
+         reported) in rows:
         out.append(policy.Candidate(
             listing_id=pk, professional_id=pro_id, latitude=lat, longitude=lon,
             metiers=frozenset([facts.metier] if offers else []),
-            claimed=status == Listing.Status.APPROVED, active=active,
-            service_radius_km=float(radius), shared_paused=paused,
-            reported_caller=bool(reported and reported[0]),
+            claimed=status == Listing.Status.APPROVED, active=bool(active),
+            service_radius_km=float(radius), shared_paused=bool(paused),
+            reported_caller=bool(reported_by) and bool(reported),
             email=email or user_email or "",
         ))
     return out
