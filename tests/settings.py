@@ -17,12 +17,6 @@ os.environ.setdefault("RELAIS_RETRY_BASE_SECONDS", "0")
 from relais.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-# Django's live server (browser tests) wraps the site in a media-file handler that needs
-# MEDIA_URL to be a string; Relais sets None (recordings are never public). This prefix
-# is never routed by Relais and MEDIA_ROOT stays empty in tests (each test stores its
-# files under its own tmp_path), so nothing is served from it.
-MEDIA_URL = "/_media-never-served/"
 RELAIS_DEMO = True
 
 # A file, not memory, so that worker subprocesses started by tests share the database.

@@ -22,10 +22,27 @@ def test_production_settings_pass_check_deploy(tmp_path):
             "ALLOWED_HOSTS": "relais.example.org",
             "RELAIS_PUBLIC_URL": "https://relais.example.org",
             "RELAIS_DATA_DIR": str(tmp_path),
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": "the-token-from-the-provider-console",
         },
         "check", "--deploy", "--fail-level", "WARNING",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_warns_about_the_local_phone_token(tmp_path):
+    result = _run(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 20 + "-production-grade-secret-key-with-entropy-" + "y" * 20,
+            "ALLOWED_HOSTS": "relais.example.org",
+            "RELAIS_PUBLIC_URL": "https://relais.example.org",
+            "RELAIS_DATA_DIR": str(tmp_path),
+        },
+        "check", "--deploy", "--fail-level", "WARNING",
+    )
+    assert result.returncode != 0
+    assert "relais.calls.W001" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):

@@ -30,6 +30,12 @@ def test_loading_again_changes_nothing():
     assert sync_reference_data(force=True)["communes"] == 34916
     call_command("migrate", verbosity=0)
     assert (Commune.objects.count(), NafCode.objects.count(), Metier.objects.count()) == before
+    # The update path keeps types: JSON lists stay lists, foreign keys stay keys.
+    assert Metier.objects.get(slug="plombier").naf_codes == ["43.22A"]
+    assert NafCode.objects.get(code="43.22A").parent_id == "43.22"
+    Metier.objects.all().delete()
+    sync_reference_data(force=True)  # the insert path, too
+    assert Metier.objects.get(slug="plombier").naf_codes == ["43.22A"]
 
 
 def test_metier_taxonomy_is_complete_and_consistent():

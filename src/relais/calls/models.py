@@ -1,4 +1,6 @@
-"""Telephony: tracking numbers, the call log, blocked callers."""
+"""Telephony: tracking numbers, the call log, blocked callers, audio prompts."""
+
+import secrets
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -74,3 +76,28 @@ class BlockedCaller(models.Model):
 
     def __str__(self) -> str:
         return self.e164
+
+
+def prompt_path(instance: "Prompt", filename: str) -> str:
+    return f"prompts/{instance.key}/{secrets.token_hex(4)}-{filename}"
+
+
+class Prompt(models.Model):
+    """A recording the operator uploaded to replace a text-to-speech prompt.
+
+    Prompts are announcements, not personal data: Twilio fetches them without credentials
+    from ``/telephony/prompts/<key>`` (relais.calls.views.prompt_audio).
+    """
+
+    key = models.CharField(_("annonce"), max_length=32, unique=True)
+    audio = models.FileField(_("fichier audio (WAV ou MP3)"), upload_to=prompt_path)
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("annonce audio")
+        verbose_name_plural = _("annonces audio")
+
+    def __str__(self) -> str:
+        return self.key

@@ -11,7 +11,7 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connections, transaction
 
 DATA = Path(__file__).resolve().parent / "data"
 NAF_FILE = DATA / "naf_rev2.csv"
@@ -94,62 +94,86 @@ def sync_reference_data(using: str = "default", force: bool = False) -> dict[str
     return loaded
 
 
+def _rows(model, fields: list[str], values: list[tuple], using: str) -> None:
+    """Insert reference rows; when the table already has rows, update them in place.
+
+    The empty-table path (every fresh database, and after each test-suite flush) uses a
+    plain ``executemany`` because the ORM's bulk_create costs seconds for 35k communes.
+    """
+    manager = model.objects.using(using)
+    if not manager.exists():
+        conn = connections[using]
+        q = conn.ops.quote_name
+        columns = ", ".join(q(model._meta.get_field(f).column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        json_cols = [
+            i for i, f in enumerate(fields)
+            if model._meta.get_field(f).get_internal_type() == "JSONField"
+        ]
+        if json_cols:
+            adapt = conn.ops.adapt_json_value
+            values = [
+                tuple(adapt(v, None) if i in json_cols else v for i, v in enumerate(row))
+                for row in values
+            ]
+        sql = f"INSERT INTO {q(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+        with conn.cursor() as cursor:
+            cursor.executemany(sql, values)
+        return
+    pk = model._meta.pk.name
+    attnames = [model._meta.get_field(f).attname for f in fields]  # parent → parent_id
+    objs = [model(**dict(zip(attnames, v, strict=True))) for v in values]
+    manager.bulk_create(
+        objs, batch_size=1000, update_conflicts=True, unique_fields=[pk],
+        update_fields=[f for f in fields if f != pk],
+    )
+
+
+@cache
+def naf_rows() -> tuple[tuple, ...]:
+    with NAF_FILE.open(encoding="utf-8", newline="") as f:
+        # Parents come before children in the file (section → sous-classe).
+        return tuple(
+            (r["code"], r["niveau"], r["libelle"], r["parent"] or None) for r in csv.DictReader(f)
+        )
+
+
+@cache
+def commune_rows() -> tuple[tuple, ...]:
+    with COMMUNES_FILE.open(encoding="utf-8", newline="") as f:
+        return tuple(
+            (
+                r["code_insee"], r["nom"], normalise(r["nom"]), r["type"], r["departement"],
+                r["region"], r["codes_postaux"], int(r["population"] or 0),
+                float(r["latitude"]), float(r["longitude"]),
+            )
+            for r in csv.DictReader(f)
+        )
+
+
 def _load_naf(using: str) -> int:
     from relais.directory.models import NafCode
 
-    with NAF_FILE.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    existing = set(NafCode.objects.using(using).values_list("code", flat=True))
-    # Parents come before children in the file (section → sous-classe).
-    objs = [
-        NafCode(
-            code=r["code"], level=r["niveau"], label=r["libelle"], parent_id=r["parent"] or None
-        )
-        for r in rows
-    ]
-    new = [o for o in objs if o.code not in existing]
-    NafCode.objects.using(using).bulk_create(new, batch_size=2000)
-    changed = [o for o in objs if o.code in existing]
-    NafCode.objects.using(using).bulk_update(changed, ["level", "label", "parent"], batch_size=2000)
+    rows = naf_rows()
+    _rows(NafCode, ["code", "level", "label", "parent"], list(rows), using)
     return len(rows)
 
 
 def _load_communes(using: str) -> int:
     from relais.directory.models import Commune
 
-    with COMMUNES_FILE.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    objs = [
-        Commune(
-            code_insee=r["code_insee"],
-            name=r["nom"],
-            search_name=normalise(r["nom"]),
-            kind=r["type"],
-            departement=r["departement"],
-            region=r["region"],
-            postal_codes=r["codes_postaux"],
-            population=int(r["population"] or 0),
-            latitude=float(r["latitude"]),
-            longitude=float(r["longitude"]),
-        )
-        for r in rows
-    ]
-    fields = ["name", "search_name", "kind", "departement", "region", "postal_codes",
-              "population", "latitude", "longitude"]
-    Commune.objects.using(using).bulk_create(
-        objs, batch_size=2000, update_conflicts=True, unique_fields=["code_insee"],
-        update_fields=fields,
-    )
-    return len(objs)
+    fields = ["code_insee", "name", "search_name", "kind", "departement", "region",
+              "postal_codes", "population", "latitude", "longitude"]
+    rows = commune_rows()
+    _rows(Commune, fields, list(rows), using)
+    return len(rows)
 
 
 def _load_metiers(using: str) -> int:
     from relais.directory.models import Metier
 
     entries = metier_entries()
-    objs = [Metier(**e) for e in entries]
-    Metier.objects.using(using).bulk_create(
-        objs, update_conflicts=True, unique_fields=["slug"],
-        update_fields=["label", "naf_codes", "default_for_naf", "shareable", "synonyms", "phrases"],
-    )
-    return len(objs)
+    fields = ["slug", "label", "naf_codes", "default_for_naf", "shareable", "synonyms", "phrases"]
+    values = [tuple(e[f] for f in fields) for e in entries]
+    _rows(Metier, fields, values, using)
+    return len(entries)

@@ -51,7 +51,7 @@ class Voicemail(models.Model):
     consent = models.CharField(max_length=8, choices=Consent.choices, default=Consent.PRIVATE)
     consent_recorded_at = models.DateTimeField(null=True, blank=True)
     recording_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    recording_url = models.URLField(max_length=500, blank=True)
+    recording_url = models.CharField(max_length=500, blank=True)  # validated by calls
     recording_duration = models.PositiveIntegerField(null=True, blank=True)  # provider's
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECORDING)
     status_detail = models.CharField(max_length=500, blank=True)

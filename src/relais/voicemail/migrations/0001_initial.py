@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('consent', models.CharField(choices=[('share', 'partage accepté'), ('private', 'ce professionnel seulement')], default='private', max_length=8)),
                 ('consent_recorded_at', models.DateTimeField(blank=True, null=True)),
                 ('recording_sid', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('recording_url', models.URLField(blank=True, max_length=500)),
+                ('recording_url', models.CharField(blank=True, max_length=500)),
                 ('recording_duration', models.PositiveIntegerField(blank=True, null=True)),
                 ('status', models.CharField(choices=[('recording', 'enregistrement en cours'), ('received', 'reçu'), ('downloading', 'téléchargement'), ('processing', 'traitement'), ('done', 'traité'), ('failed', 'échec'), ('rejected', 'audio refusé'), ('erased', 'effacé')], default='recording', max_length=12)),
                 ('status_detail', models.CharField(blank=True, max_length=500)),

@@ -1,0 +1,194 @@
+"""Phone numbers: parsing, French display, and the operator's pool of tracking numbers.
+
+Numbers are stored E.164 (``+33199000001``) and shown French-formatted
+(``01 99 00 00 01``). A tracking number is *free* (in the pool, no listing), *assigned*
+(to exactly one claimed listing) or *released* (given back to the provider; kept for the
+call log's history, never assigned again unless re-added).
+"""
+
+from collections.abc import Iterable
+
+import phonenumbers
+from django.db import transaction
+from django.utils import timezone
+
+from relais.pros.models import Listing
+
+from .models import TrackingNumber
+
+# ARCEP reserves six blocks of 10,000 numbers for fiction (plan national de numérotation):
+# 01 99 00 xx xx, 02 61 91 xx xx, 03 53 01 xx xx, 04 65 71 xx xx, 05 36 49 xx xx and
+# 06 39 98 xx xx. They can never ring anybody. Demo tracking numbers come from the first
+# one; demo callers and forward numbers can use the mobile one.
+FICTION_BLOCKS = ("+331990", "+332619", "+333530", "+334657", "+335364", "+336399")
+DEMO_TRACKING_PREFIX = "+3319900"  # + 4 digits: +33 1 99 00 00 00 … +33 1 99 00 99 99
+DEMO_CALLER_PREFIX = "+3363998"  # + 4 digits: +33 6 39 98 00 00 … +33 6 39 98 99 99
+
+# What Twilio puts in ``From`` when the caller withheld their number: the word, or
+# numbers spelling ANONYMOUS, RESTRICTED, BLOCKED, UNKNOWN, UNAVAILABLE on a keypad.
+WITHHELD = frozenset({
+    "anonymous", "restricted", "blocked", "unknown", "unavailable", "private",
+    "+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253",
+})
+
+
+class NumberError(ValueError):
+    """A number that does not parse, or an operation the pool refuses."""
+
+
+def to_e164(value: str, region: str = "FR") -> str:
+    """Parse a number (E.164 or French national format) and return it E.164."""
+    raw = (value or "").strip()
+    if not raw or len(raw) > 32:
+        raise NumberError(f"not a phone number: {value!r}")
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise NumberError(f"not a phone number: {value!r}") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise NumberError(f"not a phone number: {value!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_withheld(value: str) -> bool:
+    return (value or "").strip().lower() in WITHHELD
+
+
+def format_fr(e164: str) -> str:
+    """``+33612345678`` → ``06 12 34 56 78``; foreign numbers in international format."""
+    if not e164:
+        return ""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if parsed.country_code == 33:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def is_fiction(e164: str) -> bool:
+    return e164.startswith(FICTION_BLOCKS) and len(e164) == 12
+
+
+# --- The pool -------------------------------------------------------------------------
+
+def add_numbers(values: Iterable[str]) -> tuple[list[TrackingNumber], list[TrackingNumber]]:
+    """Add numbers to the pool (a released number comes back). Returns (added, existing)."""
+    added, existing = [], []
+    for e164 in [to_e164(v) for v in values]:  # parse all first: all or nothing
+        number, created = TrackingNumber.objects.get_or_create(e164=e164)
+        if created:
+            added.append(number)
+        elif number.released_at is not None:
+            number.released_at = None
+            number.save(update_fields=["released_at"])
+            added.append(number)
+        else:
+            existing.append(number)
+    return added, existing
+
+
+def release(value: str) -> TrackingNumber:
+    """Give a number back to the provider: unassigned, out of the pool."""
+    e164 = to_e164(value)
+    with transaction.atomic():
+        number = TrackingNumber.objects.select_for_update().filter(e164=e164).first()
+        if number is None:
+            raise NumberError(f"{e164} is not in the pool")
+        number.listing = None
+        number.released_at = number.released_at or timezone.now()
+        number.save(update_fields=["listing", "released_at"])
+    return number
+
+
+def _check_assignable(listing: Listing) -> None:
+    if not listing.claimed:
+        raise NumberError(f"listing {listing.establishment_id} is not claimed")
+
+
+def assign(value: str, listing: Listing) -> TrackingNumber:
+    """Assign a pool number to a claimed listing (one number per listing)."""
+    e164 = to_e164(value)
+    _check_assignable(listing)
+    with transaction.atomic():
+        number = TrackingNumber.objects.select_for_update().filter(e164=e164).first()
+        if number is None or number.released_at is not None:
+            raise NumberError(f"{e164} is not in the pool")
+        if number.listing_id == listing.pk:
+            return number
+        if number.listing_id is not None:
+            raise NumberError(f"{e164} is already assigned to listing {number.listing}")
+        current = TrackingNumber.objects.filter(listing=listing).first()
+        if current is not None:
+            raise NumberError(f"listing {listing.establishment_id} already has {current.e164}")
+        number.listing = listing
+        number.assigned_at = timezone.now()
+        number.save(update_fields=["listing", "assigned_at"])
+    return number
+
+
+def free_numbers():
+    return TrackingNumber.objects.filter(listing__isnull=True, released_at__isnull=True)
+
+
+def assign_free_number(listing: Listing) -> TrackingNumber:
+    """Give a claimed listing a free number from the pool (its own if it has one)."""
+    _check_assignable(listing)
+    with transaction.atomic():
+        current = TrackingNumber.objects.filter(listing=listing).first()
+        if current is not None:
+            return current
+        number = free_numbers().select_for_update(skip_locked=True).order_by("e164").first()
+        if number is None:
+            raise NumberError("no free tracking number left: add some with `relais numbers add`")
+        number.listing = listing
+        number.assigned_at = timezone.now()
+        number.save(update_fields=["listing", "assigned_at"])
+    return number
+
+
+def ensure_demo_numbers(listings: Iterable[Listing]) -> list[TrackingNumber]:
+    """Give every claimed demo listing a tracking number from ARCEP's fiction block.
+
+    Idempotent: a listing keeping its number keeps it. Unclaimed listings get none (only
+    claimed listings receive calls). Returns the numbers of the given claimed listings.
+    """
+    numbers = []
+    for listing in listings:
+        if not listing.claimed:
+            continue
+        with transaction.atomic():
+            current = TrackingNumber.objects.filter(listing=listing).first()
+            if current is None:
+                current = _next_demo_number()
+                current.listing = listing
+                current.assigned_at = timezone.now()
+                current.save(update_fields=["listing", "assigned_at"])
+        numbers.append(current)
+    return numbers
+
+
+def _next_demo_number() -> TrackingNumber:
+    free = free_numbers().filter(e164__startswith=DEMO_TRACKING_PREFIX).order_by("e164").first()
+    if free is not None:
+        return free
+    used = set(
+        TrackingNumber.objects.filter(e164__startswith=DEMO_TRACKING_PREFIX)
+        .values_list("e164", flat=True)
+    )
+    for n in range(1, 10_000):
+        e164 = f"{DEMO_TRACKING_PREFIX}{n:04d}"
+        if e164 not in used:
+            return TrackingNumber.objects.create(e164=e164)
+    raise NumberError("the fiction block +33 1 99 00 xx xx is full")
+
+
+def public_number(listing: Listing | None) -> str | None:
+    """The tracking number to publish for a listing (E.164), or None."""
+    if listing is None or not listing.claimed:
+        return None
+    number = getattr(listing, "tracking_number", None)
+    if number is None or number.released_at is not None:
+        return None
+    return number.e164

@@ -1,0 +1,105 @@
+"""The pipeline's first step: download the provider's recording into Relais' storage.
+
+``fetch_step(voicemail)`` downloads ``voicemail.recording_url`` with HTTP Basic auth
+(``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``) into ``voicemail.audio`` on Django's default
+storage (local files under ``RELAIS_DATA_DIR/media`` — never served by a URL — or a
+private S3 bucket). URL rule: a Twilio recording URL (``*.twilio.com``) without an
+extension gets ``.wav`` appended, Twilio's documented way to ask for the WAV rendition;
+any other provider's URL (including the local provider's) is used as given.
+
+- Idempotent: a message whose audio is already in the storage is not downloaded again.
+- Transient failures raise, and the pipeline retries with exponential backoff (the fetch
+  step has 60 attempts, about two days): 404 (Twilio answers 404 until the recording is
+  ready), 401/403 (credentials being fixed), 5xx, timeouts (``RELAIS_RECORDING_FETCH_TIMEOUT``
+  seconds to connect and between bytes), connection errors.
+- Absurd downloads are refused for good (:class:`~relais.voicemail.pipeline.Stop`, status
+  ``rejected``): more than ``RELAIS_RECORDING_MAX_BYTES`` (50 MB), or a URL on a host that
+  is neither the provider nor Relais (credentials are never sent elsewhere).
+- Whether the bytes are audio, empty, or too long is the next step's business (normalise).
+"""
+
+import logging
+import tempfile
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from relais.voicemail.models import Voicemail, recording_path
+from relais.voicemail.pipeline import Stop
+
+from . import local_provider
+from .security import recording_host_allowed
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "Relais recording fetcher"
+
+
+class DownloadError(Exception):
+    """A download that may work later (the pipeline retries)."""
+
+
+def download_url(recording_url: str) -> str:
+    parts = urlsplit(recording_url)
+    host = (parts.hostname or "").lower()
+    last = parts.path.rsplit("/", 1)[-1]
+    if (host == "twilio.com" or host.endswith(".twilio.com")) and "." not in last:
+        return urlunsplit(parts._replace(path=parts.path + ".wav"))
+    return recording_url
+
+
+def fetch_step(voicemail: Voicemail) -> None:
+    if voicemail.audio and default_storage.exists(voicemail.audio.name):
+        return  # already downloaded
+    if not voicemail.recording_url:
+        raise Stop(Voicemail.Status.FAILED, "Aucune adresse d'enregistrement pour ce message.")
+    if not recording_host_allowed(voicemail.recording_url):
+        raise Stop(Voicemail.Status.REJECTED,
+                   "Adresse d'enregistrement refusée : hôte inconnu du fournisseur.")
+    url = download_url(voicemail.recording_url)
+    limit = settings.RELAIS_RECORDING_MAX_BYTES
+    timeout = settings.RELAIS_RECORDING_FETCH_TIMEOUT
+    try:
+        with requests.get(
+            url, auth=(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN),
+            timeout=(timeout, timeout), stream=True, allow_redirects=True,
+            headers={"User-Agent": USER_AGENT},
+        ) as response:
+            if response.status_code != 200:
+                raise DownloadError(f"HTTP {response.status_code} from {_host(url)}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise Stop(Voicemail.Status.REJECTED,
+                           f"Enregistrement refusé : {int(declared)} octets (plus de {limit}).")
+            content_type = response.headers.get("Content-Type", "")
+            with tempfile.TemporaryFile() as tmp:
+                size = 0
+                for chunk in response.iter_content(chunk_size=65536):
+                    size += len(chunk)
+                    if size > limit:
+                        raise Stop(Voicemail.Status.REJECTED,
+                                   f"Enregistrement refusé : plus de {limit} octets.")
+                    tmp.write(chunk)
+                tmp.seek(0)
+                _store(voicemail, tmp, content_type, url)
+    except requests.RequestException as exc:
+        # Timeouts, refused connections, resets: retried. The URL may carry nothing
+        # secret, but keep the error short and without credentials.
+        raise DownloadError(f"{type(exc).__name__} while downloading from {_host(url)}") from exc
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc.rsplit("@", 1)[-1]
+
+
+def _store(voicemail: Voicemail, handle, content_type: str, url: str) -> None:
+    filename = "recording" + local_provider.extension_for(content_type, urlsplit(url).path)
+    name = default_storage.save(recording_path(voicemail, filename), File(handle))
+    # Only the audio column: consent or status may be changing at the same moment.
+    Voicemail.objects.filter(pk=voicemail.pk).update(audio=name)
+    voicemail.audio.name = name
+    logger.info("message %s: recording stored (%s)", voicemail.reference, name)

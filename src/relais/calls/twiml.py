@@ -1,0 +1,85 @@
+"""The TwiML documents Relais answers with (built with Twilio's ``VoiceResponse``).
+
+Action and callback URLs are absolute, on ``RELAIS_PUBLIC_URL``: the provider requests
+(and signs) exactly those URLs, whatever proxy sits in front of Relais.
+"""
+
+from django.conf import settings
+from django.urls import reverse
+from twilio.twiml.voice_response import VoiceResponse
+
+from . import prompts
+
+DIAL_TIMEOUT = 20  # seconds the professional's phone rings
+RECORD_MAX_SECONDS = 120
+GATHER_TIMEOUT = 8
+
+
+def url(name: str) -> str:
+    return settings.RELAIS_PUBLIC_URL + reverse(f"calls:{name}")
+
+
+def refuse(prompt: str) -> VoiceResponse:
+    response = VoiceResponse()
+    prompts.speak(response, prompt)
+    response.hangup()
+    return response
+
+
+def forward(number: str, caller: str) -> VoiceResponse:
+    """Ring the professional; the caller's number is shown to them when known."""
+    response = VoiceResponse()
+    response.dial(number, timeout=DIAL_TIMEOUT, action=url("dial"), method="POST",
+                  caller_id=caller or None)
+    return response
+
+
+def hangup() -> VoiceResponse:
+    response = VoiceResponse()
+    response.hangup()
+    return response
+
+
+def record_message() -> VoiceResponse:
+    """The announcement, then <Record>; if nothing was recorded the provider goes on."""
+    response = VoiceResponse()
+    prompts.speak(response, "voicemail_intro")
+    response.record(
+        max_length=RECORD_MAX_SECONDS, play_beep=True, finish_on_key="#",
+        action=url("record"), method="POST",
+        recording_status_callback=url("recording_status"),
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed absent",
+    )
+    # Reached only when the provider skips the action (no audio at all).
+    prompts.speak(response, "nothing_recorded")
+    response.hangup()
+    return response
+
+
+def ask_consent() -> VoiceResponse:
+    """One key: 1 = share; anything else, or nothing, = this professional only.
+
+    With actionOnEmptyResult the provider requests the action without Digits on silence;
+    providers ignoring it fall through to the <Redirect>, which does the same.
+    """
+    response = VoiceResponse()
+    gather = response.gather(num_digits=1, timeout=GATHER_TIMEOUT, action=url("gather"),
+                             method="POST", action_on_empty_result=True)
+    prompts.speak(gather, "consent_question")
+    response.redirect(url("gather"), method="POST")
+    return response
+
+
+def goodbye(consent: str, reference: str) -> VoiceResponse:
+    response = VoiceResponse()
+    prompts.speak(response, "consent_share" if consent == "share" else "consent_private")
+    prompts.speak(response, "reference", digits=prompts.spell_digits(reference))
+    response.hangup()
+    return response
+
+
+def xml(response: VoiceResponse):
+    from django.http import HttpResponse
+
+    return HttpResponse(str(response), content_type="text/xml; charset=utf-8")
