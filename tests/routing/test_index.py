@@ -105,3 +105,25 @@ def test_sync_establishments_after_a_bulk_import():
     assert rows(item) == ["plombier"]  # stale until told
     assert index.sync_establishments([item.establishment_id]) == 0
     assert rows(item) == []
+
+
+def test_the_live_recheck_catches_a_stale_index_and_the_search_asks_for_more(settings):
+    from relais.routing import services
+    from relais.routing.models import Delivery
+
+    settings.RELAIS_ROUTING_MAX_RECIPIENTS = 1
+    called = f.listing(*NANTES, ["plombier"], email="appele@example.fr")
+    no_email = [f.listing(*offset(*NANTES, 1 + i), ["plombier"], pro=f.professional(email=""))
+                for i in range(3)]
+    stale = f.listing(*offset(*NANTES, 4.5), ["plombier"], email="stale@example.fr")
+    good = f.listing(*offset(*NANTES, 20), ["plombier"], email="good@example.fr")
+    # Paused by a bulk update: no signal, the index still lists it.
+    Listing.objects.filter(pk=stale.pk).update(shared_paused=True)
+    assert rows(stale) == ["plombier"]
+    decision = services.route_voicemail(f.voicemail(called, audio=False))
+    shared = Delivery.objects.filter(voicemail=decision.voicemail, kind="shared")
+    assert [d.listing for d in shared.filter(status="pending")] == [good]
+    assert sorted(d.listing_id for d in shared.filter(status="skipped")) == sorted(
+        n.pk for n in no_email)
+    assert {"listing_id": stale.pk, "code": "paused"}.items() <= next(
+        e for e in decision.excluded if e["listing_id"] == stale.pk).items()

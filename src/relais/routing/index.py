@@ -3,11 +3,12 @@
 A portable geographic index, no PostGIS: :class:`~relais.routing.models.RecipientIndex`
 holds one row per (eligible listing, métier) with its position and grid cell
 (:mod:`relais.routing.geo`), indexed on ``(metier, cell, …)`` with every column the
-search reads (an index-only scan on SQLite and PostgreSQL). :func:`nearest` reads the
-cells around the point ring by ring, refines by haversine and stops as soon as the
-answer is certain — the N-th candidate is closer than any unscanned point can be, or
-every point within R has been read. The answer is exact: the same as a scan of every
-row (tested against a brute-force reference).
+search reads (an index-only scan on SQLite and PostgreSQL). :func:`nearest` reads
+growing squares of cells around the point — each a few ranges of cell ids —, refines by
+haversine and stops as soon as the answer is certain: the N-th candidate is closer than
+any unread point can be (:func:`relais.routing.geo.guaranteed_km`), or every point
+within R has been read. The answer is exact: the same as a scan of every row (tested
+against a brute-force reference).
 
 Maintenance: :func:`sync_listings` rewrites the rows of some listings from the live
 tables; signals (``relais.routing.signals``) call it on every change that matters
@@ -65,6 +66,28 @@ def _ranges_sql(n_ranges: int) -> str:
 
 
 @lru_cache(maxsize=1)
+def _unnest_sql() -> str:
+    """PostgreSQL: one index descent per range, whatever the planner thinks of the
+    métier's size (with OR-ed ranges it may scan the whole métier and filter)."""
+    table = _q(RecipientIndex._meta.db_table)
+    return (  # identifiers from the model; values are parameters
+        f"SELECT i.{_q('listing_id')}, i.{_q('professional_id')}, i.{_q('latitude')}, "  # noqa: S608
+        f"i.{_q('longitude')}, i.{_q('service_radius_km')} "
+        f"FROM unnest(%s::int[], %s::int[]) AS r(lo, hi) JOIN {table} i "
+        f"ON i.{_q('metier_id')} = %s AND i.{_q('cell')} BETWEEN r.lo AND r.hi"
+    )
+
+
+def _read_ranges(cursor, metier: str, ranges: list[tuple[int, int]]) -> list[tuple]:
+    if connection.vendor == "postgresql":
+        cursor.execute(_unnest_sql(), [[a for a, _ in ranges], [b for _, b in ranges], metier])
+    else:
+        cursor.execute(_ranges_sql(len(ranges)),
+                       [metier, *(bound for pair in ranges for bound in pair)])
+    return cursor.fetchall()
+
+
+@lru_cache(maxsize=1)
 def _band_sql() -> str:
     return _select() + f"{_q('cell')} BETWEEN %s AND %s"
 
@@ -88,22 +111,34 @@ def nearest(metier: str, latitude: float, longitude: float, *, radius_km: float,
     within ``radius_km`` AND within each listing's own service radius, nearest first
     (ties by listing id), leaving out some professionals and listings.
 
-    Reads growing squares of cells around the point until the answer is certain (see
-    :func:`_staged`). On PostgreSQL the squares are read by one statement
-    (:func:`_one_statement`: one round trip instead of three or four), whose answer is
-    re-checked here and completed by the staged search in the rare case it is not
-    conclusive.
+    Reads growing squares of cells around the point until the answer is certain: rings
+    0–1 first, then as far as the density seen so far suggests (:func:`next_rings`),
+    each square annulus as a few ranges of cell ids; past ``MAX_RINGS`` (huge radii,
+    polar regions) the whole latitude band within the radius instead.
     """
     if limit <= 0 or radius_km < 0:
         return []
     search = _Search(metier, latitude, longitude, radius_km, limit,
                      set(exclude_professionals), set(exclude_listings))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            hits = _one_statement(cursor, search)
-            if hits is not None:
-                return hits
-        return _staged(cursor, search)
+        inner, k = 0, min(FIRST_RINGS, search.reach)
+        while True:
+            search.take(_read_ranges(cursor, metier,
+                                     geo.annulus_ranges(search.row, search.col, inner, k)))
+            if search.certain(k):
+                return search.hits()
+            if k >= MAX_RINGS:
+                break
+            inner, k = k + 1, min(search.reach, next_rings(k, len(search.found), limit))
+        # Every point within the radius lies between these two parallels.
+        span = math.degrees(radius_km / geo.EARTH_RADIUS_KM)
+        south = geo.cell_row_col(max(-90.0, latitude - span), 0.0)[0]
+        north = geo.cell_row_col(min(90.0, latitude + span), 0.0)[0]
+        search.found = []
+        cursor.execute(_band_sql(), [metier, south * geo.COLUMNS,
+                                     north * geo.COLUMNS + geo.COLUMNS - 1])
+        search.take(cursor.fetchall())
+    return search.hits()
 
 
 class _Search:
@@ -157,124 +192,6 @@ class _Search:
 
     def hits(self) -> list[Hit]:
         return _hits(self.found[:self.limit])
-
-
-def _staged(cursor, search: _Search) -> list[Hit]:
-    """Rings 0–1 first, then as far as the density seen so far suggests (see
-    :func:`next_rings`), each square annulus as a few ranges of cell ids, until the
-    answer is certain; past ``MAX_RINGS`` (huge radii, polar regions) the whole
-    latitude band within the radius instead."""
-    search.found = []
-    inner, k = 0, min(FIRST_RINGS, search.reach)
-    while True:
-        ranges = geo.annulus_ranges(search.row, search.col, inner, k)
-        cursor.execute(_ranges_sql(len(ranges)),
-                       [search.metier, *(bound for pair in ranges for bound in pair)])
-        search.take(cursor.fetchall())
-        if search.certain(k):
-            return search.hits()
-        if k >= MAX_RINGS:
-            break
-        inner, k = k + 1, min(search.reach, next_rings(k, len(search.found), search.limit))
-    # Every point within the radius lies between these two parallels.
-    span = math.degrees(search.radius_km / geo.EARTH_RADIUS_KM)
-    south = geo.cell_row_col(max(-90.0, search.latitude - span), 0.0)[0]
-    north = geo.cell_row_col(min(90.0, search.latitude + span), 0.0)[0]
-    search.found = []
-    cursor.execute(_band_sql(), [search.metier, south * geo.COLUMNS,
-                                 north * geo.COLUMNS + geo.COLUMNS - 1])
-    search.take(cursor.fetchall())
-    return search.hits()
-
-
-# --- PostgreSQL: the staged search in one statement ------------------------------------------
-
-_SLACK_KM = 1e-6  # SQL and Python floats may differ in the last bits: SQL keeps more
-
-
-@lru_cache(maxsize=1)
-def _one_statement_sql() -> str:
-    """A recursive query reading stage after stage of squares (same cells and the same
-    guarantees as computed in Python, passed as arrays) until the ``limit``-th match is
-    closer than the stage's guarantee; returns the matches of the stages read, nearest
-    first (at most ``cap``), with the last stage read."""
-    table = _q(RecipientIndex._meta.db_table)
-    lat, lon = f"i.{_q('latitude')}", f"i.{_q('longitude')}"
-    dist = (
-        f"(2 * %(earth)s * asin(least(1.0, sqrt(power(sin((radians({lat}) - %(p1)s) / 2), 2)"
-        f" + %(cos1)s * cos(radians({lat})) * power(sin(radians({lon} - %(lon)s) / 2), 2)))))"
-    )
-    join = (f"stage_ranges r JOIN {table} i ON i.{_q('metier_id')} = %(metier)s "
-            f"AND i.{_q('cell')} BETWEEN r.lo AND r.hi")
-    keep = (f"i.{_q('professional_id')} <> ALL(%(skip_pros)s::bigint[]) "
-            f"AND i.{_q('listing_id')} <> ALL(%(skip_listings)s::bigint[]) "
-            f"AND {dist} <= least(%(radius)s, i.{_q('service_radius_km')}) + {_SLACK_KM}")
-
-    def enough(stage: str) -> str:
-        return (f"((SELECT g FROM stage_guarantees WHERE st = {stage}) >= %(radius)s OR "  # noqa: S608
-                f"(SELECT count(*) FROM (SELECT 1 FROM {join} WHERE r.st <= {stage} AND {keep} "
-                f"AND {dist} < (SELECT g FROM stage_guarantees WHERE st = {stage}) "
-                f"LIMIT %(limit)s) enough) >= %(limit)s)")
-
-    return (  # identifiers from the models; every value is a parameter
-        "WITH RECURSIVE "  # noqa: S608
-        "stage_ranges AS MATERIALIZED (SELECT lo, hi, st FROM "
-        "unnest(%(lo)s::int[], %(hi)s::int[], %(st)s::int[]) AS x(lo, hi, st)), "
-        "stage_guarantees AS MATERIALIZED (SELECT g, st::int AS st FROM "
-        "unnest(%(g)s::float8[]) WITH ORDINALITY AS x(g, st)), "
-        f"search(st, done) AS (SELECT 1, {enough('1')} UNION ALL "
-        f"SELECT s.st + 1, {enough('s.st + 1')} FROM search s "
-        "WHERE NOT s.done AND s.st < %(stages)s), "
-        "reached AS (SELECT max(st) AS st FROM search) "
-        f"SELECT m.listing_id, m.professional_id, m.latitude, m.longitude, "
-        f"m.service_radius_km, m.d, reached.st FROM reached LEFT JOIN LATERAL ("
-        f"SELECT i.{_q('listing_id')} AS listing_id, i.{_q('professional_id')} AS "
-        f"professional_id, {lat} AS latitude, {lon} AS longitude, "
-        f"i.{_q('service_radius_km')} AS service_radius_km, {dist} AS d "
-        f"FROM {join} WHERE r.st <= reached.st AND {keep} "
-        f"ORDER BY d, listing_id LIMIT %(cap)s) m ON true"
-    )
-
-
-def _one_statement(cursor, search: _Search) -> list[Hit] | None:
-    """The staged search in one round trip; None when its answer is not conclusive."""
-    if search.guarantee(search.reach) < search.radius_km:
-        return None  # needs the latitude band: the staged search does that
-    ks, k = [], FIRST_RINGS
-    while True:
-        ks.append(min(k, search.reach))
-        if ks[-1] >= search.reach:
-            break
-        k = 2 * k + 1
-    lo, hi, st = [], [], []
-    inner = 0
-    for stage, k in enumerate(ks, start=1):
-        for a, b in geo.annulus_ranges(search.row, search.col, inner, k):
-            lo.append(a)
-            hi.append(b)
-            st.append(stage)
-        inner = k + 1
-    cap = 2 * search.limit + 16
-    cursor.execute(_one_statement_sql(), {
-        "metier": search.metier, "lo": lo, "hi": hi, "st": st,
-        "g": [search.guarantee(k) for k in ks], "stages": len(ks),
-        "radius": search.radius_km, "limit": search.limit, "cap": cap,
-        "earth": geo.EARTH_RADIUS_KM, "p1": search.p1, "cos1": search.cos1,
-        "lon": search.longitude, "skip_pros": list(search.skip_pros),
-        "skip_listings": list(search.skip_listings),
-    })
-    rows = cursor.fetchall()
-    reached = rows[0][6]
-    rows = [r for r in rows if r[0] is not None]
-    search.found = []
-    search.take(rows)
-    if len(rows) == cap and search.found and len(search.found) >= search.limit and (
-        search.found[search.limit - 1][0] >= rows[-1][5] - _SLACK_KM
-    ):
-        return None  # the cut at ``cap`` might hide a tie: let the staged search decide
-    if len(rows) == cap and len(search.found) < search.limit:
-        return None
-    return search.hits() if search.certain(ks[reached - 1]) else None
 
 
 def _hits(found) -> list[Hit]:

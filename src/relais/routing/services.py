@@ -12,6 +12,7 @@
 import json
 import logging
 from collections.abc import Iterator
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -62,59 +63,55 @@ def facts_for(voicemail: Voicemail, moderation: str = "") -> policy.Facts:
     )
 
 
+@lru_cache(maxsize=64)
 def _candidates_sql(n_ids: int) -> str:
-    """Live data of some listings, with "offers the métier" and "reported the caller".
+    """Live listing data of the index's hits: status, pause, radius, email, "reported
+    this caller".
 
-    Written in SQL (table and column names from the models) rather than built by the
-    ORM on every call: this runs for every routed message and the ORM's query building
-    costs more than the query itself.
+    Written in SQL (names from the models) rather than built by the ORM on every call:
+    this runs for every routed message and the ORM's query building costs more than
+    the query. The establishment's position and state and the listing's métiers come
+    from the index row itself, which signals keep in step within the same transaction
+    (bulk updates: see relais.routing.index); the 10-million-row establishment table
+    is not read here.
     """
-    from relais.directory.models import Establishment
     from relais.pros.models import Professional
 
     q = connection.ops.quote_name
     user_model = Professional._meta.get_field("user").related_model
-    t = {
-        "l": q(Listing._meta.db_table),
-        "p": q(Professional._meta.db_table),
-        "u": q(user_model._meta.db_table),
-        "e": q(Establishment._meta.db_table),
-        "m": q(Listing.metiers.through._meta.db_table),
-        "r": q(CallerReport._meta.db_table),
-    }
+    listing, pro = q(Listing._meta.db_table), q(Professional._meta.db_table)
+    user, report = q(user_model._meta.db_table), q(CallerReport._meta.db_table)
     marks = ", ".join(["%s"] * n_ids)
     return (  # identifiers from the models; every value is a parameter
-        f"SELECT l.{q('id')}, l.{q('professional_id')}, l.{q('status')}, "  # noqa: S608
-        f"l.{q('shared_paused')}, l.{q('service_radius_km')}, l.{q('notification_email')}, "
-        f"u.{q('email')}, e.{q('active')}, e.{q('latitude')}, e.{q('longitude')}, "
-        f"EXISTS(SELECT 1 FROM {t['m']} m WHERE m.{q('listing_id')} = l.{q('id')} "
-        f"AND m.{q('metier_id')} = %s), "
-        f"EXISTS(SELECT 1 FROM {t['r']} r WHERE r.{q('professional_id')} = "
+        f"SELECT l.{q('id')}, l.{q('status')}, l.{q('shared_paused')}, "  # noqa: S608
+        f"l.{q('service_radius_km')}, l.{q('notification_email')}, u.{q('email')}, "
+        f"EXISTS(SELECT 1 FROM {report} r WHERE r.{q('professional_id')} = "
         f"l.{q('professional_id')} AND r.{q('caller_hash')} = %s) "
-        f"FROM {t['l']} l JOIN {t['p']} p ON p.{q('id')} = l.{q('professional_id')} "
-        f"JOIN {t['u']} u ON u.{q('id')} = p.{q('user_id')} "
-        f"JOIN {t['e']} e ON e.{q('siret')} = l.{q('establishment_id')} "
+        f"FROM {listing} l JOIN {pro} p ON p.{q('id')} = l.{q('professional_id')} "
+        f"JOIN {user} u ON u.{q('id')} = p.{q('user_id')} "
         f"WHERE l.{q('id')} IN ({marks})"
     )
 
 
 def _candidates(facts: policy.Facts, hits: list[index.Hit],
                 reported_by: str | None) -> list[policy.Candidate]:
-    """Live data for the index's hits (the policy re-checks everything on it)."""
+    """The index's hits with live listing data (the policy re-checks everything)."""
     if not hits:
         return []
     with connection.cursor() as cursor:
         cursor.execute(_candidates_sql(len(hits)),
-                       [facts.metier, reported_by or "", *(h.listing_id for h in hits)])
-        rows = cursor.fetchall()
+                       [reported_by or "", *(h.listing_id for h in hits)])
+        live = {row[0]: row[1:] for row in cursor.fetchall()}
     out = []
-    for (pk, pro_id, status, paused, radius, email, user_email, active, lat, lon, offers,
-         reported) in rows:
+    for hit in hits:
+        if hit.listing_id not in live:  # deleted since: the index will follow
+            continue
+        status, paused, radius, email, user_email, reported = live[hit.listing_id]
         out.append(policy.Candidate(
-            listing_id=pk, professional_id=pro_id, latitude=lat, longitude=lon,
-            metiers=frozenset([facts.metier] if offers else []),
-            claimed=status == Listing.Status.APPROVED, active=bool(active),
-            service_radius_km=float(radius), shared_paused=bool(paused),
+            listing_id=hit.listing_id, professional_id=hit.professional_id,
+            latitude=hit.latitude, longitude=hit.longitude,
+            metiers=frozenset([facts.metier]), claimed=status == Listing.Status.APPROVED,
+            active=True, service_radius_km=float(radius), shared_paused=bool(paused),
             reported_caller=bool(reported_by) and bool(reported),
             email=email or user_email or "",
         ))
@@ -125,9 +122,9 @@ def select_recipients(facts: policy.Facts, rules_: policy.Rules | None = None,
                       reported_by: str | None = None) -> policy.Decision:
     """Apply the policy with candidates from the geographic index.
 
-    The index returns the nearest eligible listings; the policy re-checks them on live
-    data and may leave some out (no email, reported this caller, index out of date): the
-    search then asks for more until the cap is reached or nobody is left.
+    The index returns the nearest eligible listings; the policy re-checks them with the
+    live listing data and may leave some out (no email, reported this caller, paused
+    since): the search then asks for more until the cap is reached or nobody is left.
     """
     rules_ = rules_ or rules()
     outcome, _ = policy.sharing_outcome(facts, rules_)
