@@ -95,13 +95,15 @@ def _band_sql() -> str:
 def next_rings(k: int, found: int, limit: int) -> int:
     """How far the next square reaches, from what the current one held.
 
-    With ``found`` matches in a square of side 2k+1, aim at 3 × ``limit`` matches
-    assuming an even density (area ∝ side²), at least one ring more, at most doubling.
+    With ``found`` matches in a square of side 2k+1, aim at 4 × ``limit`` matches
+    assuming an even density (area ∝ side²), at least one ring more; with none, as far
+    as needed (the caller caps it at the radius). A query costs about as much as reading
+    a hundred rows, so overshooting a little beats one more round trip.
     """
     if found == 0:
-        return 2 * k + 1
-    side = math.sqrt(3 * limit / found) * (2 * k + 1)
-    return max(k + 1, min(2 * k + 1, math.ceil((side - 1) / 2)))
+        return MAX_RINGS
+    side = math.sqrt(4 * limit / found) * (2 * k + 1)
+    return max(k + 1, math.ceil((side - 1) / 2))
 
 
 def nearest(metier: str, latitude: float, longitude: float, *, radius_km: float,
