@@ -127,3 +127,19 @@ def test_the_live_recheck_catches_a_stale_index_and_the_search_asks_for_more(set
         n.pk for n in no_email)
     assert {"listing_id": stale.pk, "code": "paused"}.items() <= next(
         e for e in decision.excluded if e["listing_id"] == stale.pk).items()
+
+
+def test_the_routing_index_command_checks_and_rebuilds():
+    import io
+
+    from django.core.management import call_command
+
+    item = f.listing(*NANTES, ["plombier", "serrurier"])
+    RecipientIndex.objects.filter(listing=item, metier_id="serrurier").delete()
+    out = io.StringIO()
+    call_command("routing_index", stdout=out)
+    assert "2 rows; 0 stale and 1 missing row(s) fixed" in out.getvalue()
+    out = io.StringIO()
+    call_command("routing_index", rebuild=True, verbosity=0, stdout=out)
+    assert "rebuilt: 2 rows" in out.getvalue()
+    assert rows(item) == ["plombier", "serrurier"]
