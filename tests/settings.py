@@ -13,6 +13,11 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("RELAIS_RETRY_BASE_SECONDS", "0")
+# The Whisper model assembled from its packages (145 MB, checksum-verified on every
+# load) is kept between runs instead of once per throw-away data folder.
+os.environ.setdefault(
+    "RELAIS_MODEL_CACHE", os.path.join(tempfile.gettempdir(), "relais-test-model-cache")
+)
 
 from relais.settings import *  # noqa: F403
 

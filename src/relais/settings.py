@@ -290,6 +290,11 @@ RELAIS_WHISPER_MODEL = env.str("RELAIS_WHISPER_MODEL", default="base")
 RELAIS_WHISPER_DEVICE = env.str("RELAIS_WHISPER_DEVICE", default="cpu")
 RELAIS_WHISPER_COMPUTE_TYPE = env.str("RELAIS_WHISPER_COMPUTE_TYPE", default="int8")
 RELAIS_WHISPER_THREADS = env.int("RELAIS_WHISPER_THREADS", default=2)
+RELAIS_WHISPER_BEAM_SIZE = env.int("RELAIS_WHISPER_BEAM_SIZE", default=5)
+# Chunks decoded together by faster-whisper's batched pipeline; 0 = sequential decoding
+# (with temperature fallback). See docs/benchmarks.md, "Transcription".
+RELAIS_WHISPER_BATCH_SIZE = env.int("RELAIS_WHISPER_BATCH_SIZE", default=8)
+RELAIS_WHISPER_LANGUAGE = env.str("RELAIS_WHISPER_LANGUAGE", default="fr")  # or "auto"
 RELAIS_MODEL_CACHE = Path(env.str("RELAIS_MODEL_CACHE", default=str(DATA_DIR / "models")))
 RELAIS_MAX_AUDIO_SECONDS = env.int("RELAIS_MAX_AUDIO_SECONDS", default=600)
 RELAIS_EXTRACT_SECONDS = env.int("RELAIS_EXTRACT_SECONDS", default=20)

@@ -81,12 +81,21 @@ class Establishment(models.Model):
         COMMUNE = "commune", _("point de la commune")
 
     siret = models.CharField(max_length=14, primary_key=True)
-    siren = models.CharField(max_length=9, db_index=True)
+    siren = models.CharField(max_length=9)
     name = models.CharField(max_length=255)
-    naf_code = models.CharField(max_length=8, blank=True, db_index=True)
+    # Normalised trade name (enseigne / dénomination usuelle), empty when SIRENE gives
+    # none and ``name`` is a fallback built from the activity.
+    search_name = models.CharField(max_length=255, blank=True)
+    naf_code = models.CharField(max_length=8, blank=True)
     naf_nomenclature = models.CharField(max_length=8, blank=True)
     naf25_code = models.CharField(max_length=8, blank=True)
-    commune = models.ForeignKey(Commune, null=True, blank=True, on_delete=models.PROTECT)
+    # No index and no database constraint: nothing looks establishments up by commune,
+    # the SIRENE import checks every code against the communes table, and 40M rows
+    # would pay for both on every import.
+    commune = models.ForeignKey(
+        Commune, null=True, blank=True, on_delete=models.DO_NOTHING, db_index=False,
+        db_constraint=False,
+    )
     postal_code = models.CharField(max_length=5, blank=True)
     address = models.CharField(max_length=255, blank=True)  # never set when diffusion is P
     diffusion = models.CharField(max_length=1, choices=Diffusion.choices, default=Diffusion.FULL)
@@ -101,6 +110,14 @@ class Establishment(models.Model):
     class Meta:
         ordering = ["siret"]
         verbose_name = _("établissement")
+        indexes = [
+            # The search index: métier → NAF codes, then a latitude band, longitude
+            # checked in the index (see relais.directory.search).
+            models.Index(
+                fields=["naf_code", "latitude", "longitude"], name="directory_est_naf_geo"
+            ),
+            models.Index(fields=["siren"], name="directory_est_siren"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.siret})"
@@ -109,5 +126,33 @@ class Establishment(models.Model):
         return reverse("directory:listing", args=[self.siret])
 
     @property
+    def has_trade_name(self) -> bool:
+        """Whether ``name`` comes from SIRENE (enseigne / dénomination usuelle)."""
+        return bool(self.search_name)
+
+    @property
     def shows_address(self) -> bool:
         return self.diffusion == self.Diffusion.FULL and bool(self.address)
+
+
+class NameToken(models.Model):
+    """One word of an establishment's trade name, with its position: the index behind
+    free-text search.
+
+    Derived data, maintained by the SIRENE import for active establishments that have
+    a trade name. The key (token, latitude, longitude, siret) answers "this word in this
+    bounding box" from the index alone.
+    """
+
+    pk = models.CompositePrimaryKey("token", "latitude", "longitude", "siret")
+    token = models.CharField(max_length=32)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    siret = models.CharField(max_length=14)
+
+    class Meta:
+        verbose_name = _("mot du nom")
+        verbose_name_plural = _("mots des noms")
+
+    def __str__(self) -> str:
+        return f"{self.token} → {self.siret}"

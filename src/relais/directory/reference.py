@@ -19,13 +19,15 @@ COMMUNES_FILE = DATA / "communes.csv"
 METIERS_FILE = DATA / "metiers.toml"
 
 
+_PUNCTUATION = str.maketrans({ch: " " for ch in "-'’_,.;:/()\""})
+
+
 def normalise(text: str) -> str:
     """Lower-case, accent-free, single-spaced text with hyphens and apostrophes as spaces."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    for ch in "-'’_,.;:/()\"":
-        text = text.replace(ch, " ")
-    return " ".join(text.split())
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.lower().translate(_PUNCTUATION).split())
 
 
 def _digest(path: Path) -> str:

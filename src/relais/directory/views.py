@@ -1,16 +1,147 @@
+import json
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 
+from . import search as directory_search
 from .models import Establishment
+from .reference import metier_entries
+from .services import facts, payload
+
+SEARCH_FIELDS = ("quoi", "ou", "lat", "lon", "radius_km", "page")
+OPENAPI = Path(__file__).resolve().parent / "data" / "openapi.json"
 
 
+def _form_context(params) -> dict:
+    return {
+        "quoi": (params.get("quoi") or "")[:200],
+        "ou": (params.get("ou") or "")[:200],
+        "metiers": metier_entries(),
+    }
+
+
+@require_GET
 def home(request):
-    return render(request, "directory/home.html")
+    return render(request, "directory/home.html", _form_context({}))
 
 
+def _page_url(base: str, params, page: int) -> str:
+    query = {k: params[k] for k in SEARCH_FIELDS if params.get(k) and k != "page"}
+    query["page"] = page
+    return f"{base}?{urlencode(query)}"
+
+
+@require_GET
 def search(request):
-    return render(request, "directory/search.html", {"results": []})
+    params = request.GET
+    context = _form_context(params)
+    if not any(params.get(k) for k in SEARCH_FIELDS):
+        return render(request, "directory/search.html", context)
+    try:
+        query = directory_search.parse(params)
+    except directory_search.SearchError as e:
+        context["error"] = e.message
+        return render(request, "directory/search.html", context, status=400)
+    result = directory_search.search(query)
+    context.update(
+        result=result,
+        hits=[(hit, facts(hit.establishment)) for hit in result.hits],
+        next_url=_page_url(request.path, params, query.page + 1) if result.has_next else "",
+        previous_url=_page_url(request.path, params, query.page - 1)
+        if result.has_previous else "",
+    )
+    return render(request, "directory/search.html", context)
 
 
+@require_GET
 def listing(request, siret: str):
-    establishment = get_object_or_404(Establishment, siret=siret)
-    return render(request, "directory/listing.html", {"establishment": establishment})
+    establishment = get_object_or_404(
+        Establishment.objects.select_related("commune"), siret=siret
+    )
+    return render(request, "directory/listing.html", {
+        "establishment": establishment, "facts": facts(establishment),
+    })
+
+
+# --- JSON API v1 ----------------------------------------------------------------------------
+
+
+def _json(data, status=200) -> JsonResponse:
+    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _error(code: str, message: str, status: int, field: str = "") -> JsonResponse:
+    data = {"error": code, "message": message}
+    if field:
+        data["field"] = field
+    return _json(data, status)
+
+
+# The API is read-only: other methods get 405 from require_GET, not a CSRF 403.
+@csrf_exempt
+@require_GET
+def api_establishment(request, siret: str):
+    if len(siret) != 14 or not (siret.isascii() and siret.isdigit()):
+        return _error("invalid_siret", _("Un numéro SIRET a 14 chiffres."), 400, "siret")
+    establishment = (
+        Establishment.objects.select_related("commune", "listing", "listing__tracking_number")
+        .prefetch_related("listing__metiers").filter(siret=siret).first()
+    )
+    if establishment is None:
+        return _error("not_found", _("Aucun établissement n'a ce numéro SIRET."), 404)
+    return _json(payload(establishment))
+
+
+@csrf_exempt
+@require_GET
+def api_search(request):
+    params = request.GET
+    try:
+        query = directory_search.parse(params)
+    except directory_search.SearchError as e:
+        if e.invalid:
+            return _error("invalid_query", e.message, 400, e.field)
+        return _json({  # well-formed, but nothing to show: an empty page that says why
+            "page": 1, "page_size": directory_search.PAGE_SIZE, "has_next": False,
+            "has_previous": False, "next": None, "previous": None,
+            "radius_km": directory_search.DEFAULT_RADIUS_KM, "place": None, "metier": None,
+            "message": e.message, "field": e.field, "results": [],
+        })
+    result = directory_search.search(query)
+    return _json({
+        "page": query.page,
+        "page_size": directory_search.PAGE_SIZE,
+        "has_next": result.has_next,
+        "has_previous": result.has_previous,
+        "next": _page_url(request.path, params, query.page + 1) if result.has_next else None,
+        "previous": _page_url(request.path, params, query.page - 1)
+        if result.has_previous else None,
+        "radius_km": query.radius_km,
+        "place": {
+            "label": query.place.label,
+            "latitude": query.place.latitude,
+            "longitude": query.place.longitude,
+        },
+        "metier": result.metier["slug"] if result.metier else None,
+        "message": None if result.hits or query.page > 1 else _("Aucun résultat."),
+        "field": None,
+        "results": [payload(h.establishment, h.distance_km) for h in result.hits],
+    })
+
+
+@cache
+def _openapi() -> bytes:
+    return json.dumps(json.loads(OPENAPI.read_text(encoding="utf-8")),
+                      ensure_ascii=False).encode()
+
+
+@csrf_exempt
+@require_GET
+def openapi(request):
+    return HttpResponse(_openapi(), content_type="application/json")

@@ -2,10 +2,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
+from . import views
+
 app_name = "pros"
 
 urlpatterns = [
-    path("connexion/", auth_views.LoginView.as_view(template_name="pros/login.html"), name="login"),
+    path("connexion/", views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("inscription/", views.signup, name="signup"),
+    path("verification/renvoyer/", views.resend_verification, name="resend-verification"),
+    path("verification/<str:token>/", views.verify, name="verify"),
+    path("fiches/", views.listings, name="listings"),
+    path("fiches/revendiquer/", views.claim, name="claim"),
+    path("fiches/<int:pk>/", views.listing_settings, name="listing-settings"),
     path("", TemplateView.as_view(template_name="pros/inbox.html"), name="inbox"),
 ]

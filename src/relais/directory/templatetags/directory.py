@@ -1,0 +1,30 @@
+from django import template
+
+from relais.directory.sirene import format_siret
+from relais.pros.services import format_phone
+
+register = template.Library()
+
+
+@register.filter
+def phone_fr(e164: str) -> str:
+    """+33199001234 → 01 99 00 12 34."""
+    return format_phone(e164 or "")
+
+
+@register.filter
+def siret(value: str) -> str:
+    """55203253400012 → 552 032 534 00012."""
+    return format_siret(value or "")
+
+
+@register.filter
+def km(value: float) -> str:
+    """A distance in French: 850 m, 2,4 km, 35 km."""
+    if value is None:
+        return ""
+    if value < 1:
+        return f"{round(value * 1000, -1):.0f} m"
+    if value < 10:
+        return f"{value:.1f} km".replace(".", ",")
+    return f"{value:.0f} km"

@@ -1,0 +1,94 @@
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from relais.directory.models import Metier
+
+from .models import Listing
+from .services import format_phone, normalise_forward_number
+
+MAX_RADIUS_KM = 200
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(label=_("Adresse e-mail"), max_length=254)
+    password1 = forms.CharField(label=_("Mot de passe"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label=_("Mot de passe (encore)"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if get_user_model().objects.filter(username__iexact=email).exists():
+            raise forms.ValidationError(
+                _("Un compte existe déjà pour cette adresse : connectez-vous."))
+        return email
+
+    def clean(self):
+        data = super().clean()
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("Les deux mots de passe diffèrent."))
+        elif p1 and data.get("email"):
+            user = get_user_model()(username=data["email"], email=data["email"])
+            try:
+                password_validation.validate_password(p1, user)
+            except forms.ValidationError as e:
+                self.add_error("password1", e)
+        return data
+
+
+class LoginForm(AuthenticationForm):
+    """Log in with the e-mail address (it is the username)."""
+
+    username = forms.EmailField(label=_("Adresse e-mail"),
+                                widget=forms.EmailInput(attrs={"autofocus": True}))
+
+    def clean_username(self):
+        return self.cleaned_data["username"].strip().lower()
+
+
+class ClaimForm(forms.Form):
+    siret = forms.CharField(
+        label=_("Numéro SIRET"), max_length=20,
+        help_text=_("14 chiffres, sur vos factures ou l'avis de situation SIRENE."),
+    )
+
+
+class ListingSettingsForm(forms.ModelForm):
+    forward_number = forms.CharField(
+        label=_("Numéro de renvoi"), max_length=40, required=False,
+        help_text=_("Le numéro où vous recevez les appels, par exemple 06 12 34 56 78."),
+    )
+    metiers = forms.ModelMultipleChoiceField(
+        label=_("Métiers"), queryset=Metier.objects.order_by("label"), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Les demandes de ces métiers vous parviennent."),
+    )
+    service_radius_km = forms.IntegerField(label=_("Rayon d'intervention (km)"), min_value=1,
+                                           max_value=MAX_RADIUS_KM)
+
+    class Meta:
+        model = Listing
+        fields = ["forward_number", "metiers", "service_radius_km", "notification_email",
+                  "notify", "shared_paused"]
+        labels = {
+            "notification_email": _("E-mail de notification"),
+            "notify": _("Notifications"),
+            "shared_paused": _("Mettre en pause les demandes partagées par d'autres"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.forward_number and not self.is_bound:
+            self.initial["forward_number"] = format_phone(self.instance.forward_number)
+
+    def clean_forward_number(self):
+        value = self.cleaned_data.get("forward_number", "")
+        if not value.strip():
+            return ""
+        try:
+            return normalise_forward_number(value)
+        except ValueError as e:
+            raise forms.ValidationError(str(e)) from None

@@ -1,0 +1,106 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import accounts, services
+from .forms import ClaimForm, ListingSettingsForm, LoginForm, SignupForm
+from .models import Listing, Professional
+
+
+def _professional(user) -> Professional:
+    professional, _created = Professional.objects.get_or_create(user=user)
+    return professional
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "pros/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("pros:listings")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("pros:listings")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        professional = accounts.sign_up(form.cleaned_data["email"], form.cleaned_data["password1"])
+        accounts.send_verification(professional)
+        login(request, professional.user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _(
+            "Compte créé. Un lien de confirmation vient d'être envoyé à %(email)s."
+        ) % {"email": professional.user.email})
+        return redirect("pros:listings")
+    return render(request, "pros/signup.html", {"form": form})
+
+
+@require_http_methods(["GET"])
+def verify(request, token: str):
+    try:
+        accounts.verify(token)
+    except accounts.VerificationError as e:
+        return render(request, "pros/verify_failed.html", {"error": str(e)}, status=400)
+    messages.success(request, _("Adresse e-mail confirmée. Vous pouvez revendiquer votre fiche."))
+    return redirect("pros:listings" if request.user.is_authenticated else "pros:login")
+
+
+@login_required
+@require_POST
+def resend_verification(request):
+    professional = _professional(request.user)
+    if not professional.email_verified:
+        accounts.send_verification(professional)
+        messages.success(request, _("Nouveau lien envoyé à %(email)s.")
+                         % {"email": request.user.email})
+    return redirect("pros:listings")
+
+
+@login_required
+def listings(request):
+    professional = _professional(request.user)
+    return render(request, "pros/listings.html", {
+        "professional": professional,
+        "listings": professional.listings.select_related("establishment__commune")
+        .prefetch_related("metiers").order_by("-created_at"),
+        "form": ClaimForm(),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def claim(request):
+    professional = _professional(request.user)
+    form = ClaimForm(request.POST or None, initial={"siret": request.GET.get("siret", "")[:20]})
+    if request.method == "POST" and form.is_valid():
+        try:
+            listing = services.claim(professional, form.cleaned_data["siret"])
+        except services.ClaimError as e:
+            form.add_error("siret", str(e))
+        else:
+            messages.success(request, _(
+                "Demande envoyée pour « %(name)s ». Un opérateur la vérifie avant de "
+                "publier votre numéro."
+            ) % {"name": listing.establishment.name})
+            return redirect("pros:listing-settings", pk=listing.pk)
+    return render(request, "pros/claim.html", {"form": form, "professional": professional})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def listing_settings(request, pk: int):
+    listing = get_object_or_404(
+        Listing.objects.select_related("establishment__commune"),
+        pk=pk, professional__user=request.user,
+    )
+    form = ListingSettingsForm(request.POST or None, instance=listing)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Réglages enregistrés."))
+        return redirect("pros:listing-settings", pk=listing.pk)
+    return render(request, "pros/listing_settings.html", {"listing": listing, "form": form})

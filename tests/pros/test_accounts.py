@@ -1,0 +1,206 @@
+import html
+import re
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.utils import timezone
+
+from relais.core.models import OutboxMessage
+from relais.directory.models import Establishment
+from relais.pros import accounts
+from relais.pros.models import Listing, Professional
+
+from ..directory.conftest import row, run_import, write_stock
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "une-phrase-de-passe-solide"
+
+
+@pytest.fixture(autouse=True)
+def _outbox(settings):
+    """The embedded default: the development outbox (pytest-django would use locmem)."""
+    settings.EMAIL_BACKEND = "relais.core.outbox.OutboxEmailBackend"
+
+
+def sign_up(client, email="artisan@example.org"):
+    return client.post("/pro/inscription/", {"email": email, "password1": PASSWORD,
+                                             "password2": PASSWORD})
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def link_in(body: str) -> str:
+    return re.search(r"https?://\S+/pro/verification/\S+/", body).group(0)
+
+
+def test_sign_up_sends_a_verification_link_that_verifies(client):
+    response = sign_up(client)
+    assert response.status_code == 302
+    message = OutboxMessage.objects.get(to="artisan@example.org")
+    url = link_in(message.body)
+    pro = Professional.objects.get(user__email="artisan@example.org")
+    assert not pro.email_verified
+    response = client.get(url[url.index("/pro/"):])
+    assert response.status_code == 302
+    pro.refresh_from_db()
+    assert pro.email_verified
+
+
+def test_verification_link_tampered_or_expired_is_refused(client, settings):
+    sign_up(client)
+    url = link_in(OutboxMessage.objects.get().body)
+    path = url[url.index("/pro/"):]
+    assert client.get(path[:-3] + "xx/").status_code == 400
+    pro = Professional.objects.get()
+    forged = signing.dumps({"p": pro.pk, "e": pro.user.email}, salt="another-purpose")
+    assert client.get(f"/pro/verification/{forged}/").status_code == 400
+    expired = accounts.VERIFY_MAX_AGE
+    accounts.VERIFY_MAX_AGE = timezone.timedelta(seconds=-1)
+    try:
+        response = client.get(path)
+        assert response.status_code == 400 and "expiré" in text(response)
+    finally:
+        accounts.VERIFY_MAX_AGE = expired
+    pro.refresh_from_db()
+    assert not pro.email_verified
+
+
+def test_sign_up_rejects_duplicates_and_weak_passwords(client):
+    sign_up(client)
+    client.logout()
+    response = sign_up(client, "ARTISAN@example.org")
+    assert "existe déjà" in text(response)
+    weak = client.post("/pro/inscription/", {"email": "b@example.org", "password1": "123",
+                                             "password2": "123"})
+    assert weak.status_code == 200 and not get_user_model().objects.filter(
+        username="b@example.org").exists()
+
+
+def test_login_logout_and_lockout(client):
+    sign_up(client)
+    client.logout()
+    bad = client.post("/pro/connexion/", {"username": "artisan@example.org", "password": "no"})
+    assert bad.status_code == 200 and "_auth_user_id" not in client.session
+    ok = client.post("/pro/connexion/", {"username": "Artisan@Example.org", "password": PASSWORD})
+    assert ok.status_code == 302 and ok["Location"] == "/pro/fiches/"
+    assert client.post("/pro/deconnexion/").status_code == 302
+    for _ in range(6):
+        client.post("/pro/connexion/", {"username": "artisan@example.org", "password": "no"})
+    locked = client.post("/pro/connexion/", {"username": "artisan@example.org",
+                                             "password": PASSWORD})
+    assert locked.status_code == 429  # django-axes
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def test_verification_email_goes_out_over_real_smtp(client, settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        sign_up(client, "smtp@example.org")
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1 and inbox.messages[0].rcpt_tos == ["smtp@example.org"]
+    body = inbox.messages[0].content.decode()
+    assert "/pro/verification/" in body
+
+
+@pytest.fixture
+def verified(client):
+    sign_up(client)
+    Professional.objects.update(email_verified_at=timezone.now())
+    return Professional.objects.get()
+
+
+@pytest.fixture
+def plumber(tmp_path):
+    run_import(write_stock(tmp_path / "stock.csv", [row("30000000000011"),
+                                                    row("30000000000029")]))
+    return Establishment.objects.get(siret="30000000000011")
+
+
+def test_claim_needs_a_verified_email(client, plumber):
+    sign_up(client)
+    response = client.post("/pro/fiches/revendiquer/", {"siret": "300 000 000 00011"})
+    assert "Confirmez d'abord" in text(response)
+    assert not Listing.objects.exists()
+
+
+def test_claim_then_admin_approval_sets_default_metiers(client, verified, plumber,
+                                                         admin_client):
+    response = client.post("/pro/fiches/revendiquer/", {"siret": "300 000 000 00011"})
+    listing = Listing.objects.get()
+    assert response.status_code == 302 and listing.status == "pending"
+    assert listing.professional == verified and listing.notification_email == \
+        "artisan@example.org"
+    again = client.post("/pro/fiches/revendiquer/", {"siret": "30000000000011"})
+    assert "déjà demandé" in text(again)
+    for bad, message in (("123", "14 chiffres"), ("39999999999999", "Aucun établissement")):
+        assert message in text(client.post("/pro/fiches/revendiquer/", {"siret": bad}))
+    response = admin_client.post("/admin/pros/listing/", {
+        "action": "approve", "_selected_action": [listing.pk]})
+    assert response.status_code == 302
+    listing.refresh_from_db()
+    assert listing.status == "approved" and listing.approved_at is not None
+    assert list(listing.metiers.values_list("slug", flat=True)) == ["plombier"]
+
+
+def test_someone_else_s_claim_is_refused(client, verified, plumber, django_user_model):
+    other = django_user_model.objects.create_user("o@example.org", "o@example.org", "x")
+    Listing.objects.create(establishment=plumber, professional=Professional.objects.create(
+        user=other, email_verified_at=timezone.now()))
+    response = client.post("/pro/fiches/revendiquer/", {"siret": "30000000000011"})
+    assert "déjà revendiquée" in text(response)
+
+
+def test_settings_validate_and_store_the_forward_number(client, verified, plumber):
+    listing = Listing.objects.create(establishment=plumber, professional=verified)
+    url = f"/pro/fiches/{listing.pk}/"
+    data = {"forward_number": "06 12 34", "metiers": ["plombier", "chauffagiste"],
+            "service_radius_km": "30", "notification_email": "devis@example.org",
+            "notify": "instant"}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "vérifiez les chiffres" in text(response)
+    for bad, message in (("+44 20 7946 0958", "numéro français"), ("bonjour", "numéro"),
+                         ("08 99 12 34 56", "surtaxés")):
+        page = text(client.post(url, {**data, "forward_number": bad}))
+        assert message in page, bad
+    assert client.post(url, {**data, "service_radius_km": "5000"}).status_code == 200
+    listing.refresh_from_db()
+    assert listing.forward_number == ""
+    response = client.post(url, {**data, "forward_number": "06 12 34 56 78",
+                                 "shared_paused": "on"})
+    assert response.status_code == 302
+    listing.refresh_from_db()
+    assert listing.forward_number == "+33612345678" and listing.shared_paused
+    assert set(listing.metiers.values_list("slug", flat=True)) == {"plombier", "chauffagiste"}
+    assert listing.service_radius_km == 30
+    assert "06 12 34 56 78" in text(client.get(url))
+
+
+def test_settings_of_another_professional_s_listing_are_not_reachable(
+        client, verified, plumber, django_user_model):
+    other = django_user_model.objects.create_user("o@example.org", "o@example.org", "x")
+    listing = Listing.objects.create(establishment=plumber, professional=Professional.objects
+                                     .create(user=other))
+    assert client.get(f"/pro/fiches/{listing.pk}/").status_code == 404
