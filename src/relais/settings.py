@@ -312,6 +312,11 @@ RELAIS_SHARE_CONFIDENCE_THRESHOLD = env.float("RELAIS_SHARE_CONFIDENCE_THRESHOLD
 RELAIS_UNLOCK_CAP = env.int("RELAIS_UNLOCK_CAP", default=3)
 RELAIS_UNLOCK_COST = env.int("RELAIS_UNLOCK_COST", default=1)
 RELAIS_LINK_MAX_AGE_DAYS = env.int("RELAIS_LINK_MAX_AGE_DAYS", default=14)
+# Notification emails: attempts before "failed" (with the pipeline's capped backoff,
+# 60 attempts ≈ 2½ days of SMTP outage), the lease of one send, the daily digest hour.
+RELAIS_NOTIFY_MAX_ATTEMPTS = env.int("RELAIS_NOTIFY_MAX_ATTEMPTS", default=60)
+RELAIS_NOTIFY_LEASE_SECONDS = env.int("RELAIS_NOTIFY_LEASE_SECONDS", default=300)
+RELAIS_DIGEST_HOUR = env.int("RELAIS_DIGEST_HOUR", default=18)  # local time (TIME_ZONE)
 
 # --- Retention (days) --------------------------------------------------------------------
 RELAIS_RETENTION_AUDIO_DAYS = env.int("RELAIS_RETENTION_AUDIO_DAYS", default=30)

@@ -28,6 +28,12 @@ class Job:
 JOBS = (
     Job("recover-stalled-steps", timedelta(minutes=1), "relais.voicemail.pipeline.recover_stalled"),
     Job("settle-stale-messages", timedelta(minutes=10), "relais.calls.services.settle_stale"),
+    # Notifications whose task was lost or whose worker died are sent again.
+    Job("recover-notifications", timedelta(minutes=1), "relais.routing.notifications.recover"),
+    # Daily digests: the job runs often and sends once RELAIS_DIGEST_HOUR has passed.
+    Job("daily-digests", timedelta(minutes=10), "relais.routing.notifications.send_due_digests"),
+    # The recipient index against the live tables (repairs bulk updates without signals).
+    Job("reconcile-recipient-index", timedelta(days=1), "relais.routing.index.reconcile"),
 )
 
 

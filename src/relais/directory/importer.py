@@ -835,6 +835,12 @@ def import_sirene(
             counts = stage.merge()
         finally:
             stage.drop()
+    if using == "default":
+        # Bulk SQL sends no signal: bring the routing index in step with establishments
+        # that closed or moved (it reads only the claimed listings: seconds).
+        from relais.routing import index
+
+        index.reconcile()
     out = result.result
     out.created = counts.get("created", 0)
     out.updated = counts.get("updated", 0)

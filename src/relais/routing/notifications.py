@@ -1,0 +1,439 @@
+"""Notifications: one email per delivery (or one daily digest), sent exactly once.
+
+Every email is sent by a task on the ``notifications`` queue:
+
+- :func:`dispatch` (the ``notify`` pipeline step, moderation approval, admin resend)
+  enqueues :func:`send_delivery_task` for each *instant* delivery still ``pending``;
+  *digest* deliveries wait for :func:`send_due_digests` (a periodic job) which groups
+  them into one :class:`~relais.routing.models.Digest` per professional and address;
+  *off* deliveries were created ``unnotified`` and are never emailed.
+- A send **claims** the delivery (a conditional UPDATE taking a lease and counting the
+  attempt: a second worker or a duplicate task finds nothing to claim), re-checks it is
+  still pending, sends through Django's email backend (``EMAIL_URL``) with a
+  ``Message-ID`` derived from the delivery id, then marks it ``sent`` — a delivery
+  marked sent is never claimed again.
+- A failure (SMTP down, 4xx) releases the lease, stores the error and re-enqueues the
+  task after an exponential backoff (``RELAIS_RETRY_BASE_SECONDS`` …
+  ``RELAIS_RETRY_MAX_SECONDS``), up to ``RELAIS_NOTIFY_MAX_ATTEMPTS`` attempts (two days
+  by default); a permanent refusal (5xx for the recipient) or the last attempt marks it
+  ``failed`` (visible in the admin, which can resend). Nothing is lost: a task lost
+  between commit and enqueue, or a worker killed mid-send, is picked up again by
+  :func:`recover` (a periodic job) once its lease has run out.
+
+Residual risk (documented in docs/routing.md): if the worker dies after the mail server
+accepted the message and before "sent" is committed (a window of one UPDATE), the
+delivery is sent again after the lease runs out — with the same Message-ID, so mail
+clients that de-duplicate (Gmail does) show it once. Never lost, rarely duplicated.
+"""
+
+import logging
+import smtplib
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from relais.core.tasks import task
+from relais.privacy import audit
+
+from . import links, policy
+from .models import Delivery, Digest
+
+logger = logging.getLogger(__name__)
+
+URGENCY_LABELS = {"urgent": "urgent", "soon": "à traiter rapidement"}
+
+
+def lease_seconds() -> int:
+    return settings.RELAIS_NOTIFY_LEASE_SECONDS
+
+
+def max_attempts() -> int:
+    return settings.RELAIS_NOTIFY_MAX_ATTEMPTS
+
+
+def backoff(attempts: int) -> float:
+    return min(settings.RELAIS_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1),
+               settings.RELAIS_RETRY_MAX_SECONDS)
+
+
+def _domain() -> str:
+    return urlsplit(settings.RELAIS_PUBLIC_URL).hostname or "relais.local"
+
+
+def message_id(kind: str, pk) -> str:
+    """A Message-ID that is the same on every attempt for the same delivery/digest."""
+    return f"<{kind}.{pk}@{_domain()}>"
+
+
+# --- Enqueueing ----------------------------------------------------------------------------
+
+
+def _enqueue(task_fn, model, pk, delay: float = 0.0) -> None:
+    now = timezone.now()
+    model.objects.filter(pk=pk).update(enqueued_at=now)
+    run_after = now + timedelta(seconds=delay) if delay > 0 else None
+
+    def send():
+        t = task_fn.using(queue_name="notifications", run_after=run_after) if run_after \
+            else task_fn.using(queue_name="notifications")
+        t.enqueue(str(pk))
+
+    transaction.on_commit(send)
+
+
+def dispatch(deliveries) -> int:
+    """Enqueue the sending of each instant delivery still pending; returns how many."""
+    n = 0
+    for d in deliveries:
+        if d.status == Delivery.Status.PENDING and d.channel == Delivery.Channel.INSTANT:
+            _enqueue(send_delivery_task, Delivery, d.pk)
+            n += 1
+    return n
+
+
+def dispatch_voicemail(voicemail) -> int:
+    return dispatch(Delivery.objects.filter(
+        voicemail=voicemail, status=Delivery.Status.PENDING, channel=Delivery.Channel.INSTANT
+    ))
+
+
+def resend(delivery: Delivery, user) -> bool:
+    """Admin action: give a failed delivery a fresh set of attempts."""
+    with transaction.atomic():
+        n = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.FAILED).update(
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=None, lease_until=None,
+            channel=Delivery.Channel.INSTANT,
+        )
+        if n:
+            audit.record(actor=audit.Actor.operator(user), action=audit.DELIVERY_RESENT,
+                         delivery=delivery)
+            _enqueue(send_delivery_task, Delivery, delivery.pk)
+    return bool(n)
+
+
+# --- Claim, send, mark -------------------------------------------------------------------------
+
+
+def _claim(model, pk, extra: Q | None = None):
+    """Take the row for this worker under a lease; None if not due, taken or done."""
+    now = timezone.now()
+    due = (Q(pk=pk, status="pending")
+           & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+           & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
+    if extra is not None:
+        due &= extra
+    taken = model.objects.filter(due).update(
+        lease_until=now + timedelta(seconds=lease_seconds()), attempts=F("attempts") + 1
+    )
+    if not taken:
+        return None
+    return model.objects.get(pk=pk)
+
+
+def permanent(exc: Exception) -> bool:
+    """A refusal retrying will not fix (the recipient address is rejected for good)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(
+            code >= 500 for code, _ in exc.recipients.values()
+        )
+    if isinstance(exc, smtplib.SMTPDataError):
+        return exc.smtp_code >= 500
+    try:
+        from anymail.exceptions import AnymailRecipientsRefused
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, AnymailRecipientsRefused)
+
+
+def _transmit(message: EmailMultiAlternatives) -> None:
+    """Send one message; raises unless the server accepted it.
+
+    The connection is closed after the acceptance is known, ignoring errors: a failing
+    QUIT must not make an accepted message look failed (and be sent twice).
+    """
+    connection = get_connection(fail_silently=False)
+    connection.open()
+    try:
+        if connection.send_messages([message]) != 1:
+            raise RuntimeError("the email backend did not accept the message")
+    finally:
+        try:
+            connection.close()
+        except Exception:  # noqa: S110 - accepted already; closing is best effort
+            pass
+
+
+def _mark(fn, what: str) -> None:
+    """Record an outcome after the server accepted: retried, as losing it means resending."""
+    for attempt in range(5):
+        try:
+            fn()
+            return
+        except DatabaseError:
+            if attempt == 4:
+                logger.critical("%s accepted by the mail server but could not be marked "
+                                "sent; it will be sent again after its lease", what)
+                raise
+            time.sleep(0.2 * 2 ** attempt)
+
+
+def _failed(model, obj, exc: Exception, task_fn) -> str:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    if permanent(exc) or obj.attempts >= max_attempts():
+        model.objects.filter(pk=obj.pk, status="pending").update(
+            status="failed", last_error=error, lease_until=None, next_attempt_at=None
+        )
+        if model is Digest:
+            # Its deliveries become failed too: the admin resends them one by one.
+            Delivery.objects.filter(digest=obj, status=Delivery.Status.PENDING).update(
+                status=Delivery.Status.FAILED, last_error=error
+            )
+        logger.error("%s %s: notification failed for good: %s", model.__name__, obj.pk, error)
+        return "failed"
+    delay = backoff(obj.attempts)
+    with transaction.atomic():
+        model.objects.filter(pk=obj.pk, status="pending").update(
+            last_error=error, lease_until=None,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        _enqueue(task_fn, model, obj.pk, delay)
+    logger.warning("%s %s: attempt %d failed (%s), retry in %.0fs", model.__name__, obj.pk,
+                   obj.attempts, error, delay)
+    return "retry"
+
+
+@task(queue_name="notifications")
+def send_delivery_task(delivery_id: str) -> str:
+    return send_delivery(delivery_id)
+
+
+def send_delivery(delivery_id) -> str:
+    """Send the email of one instant delivery, exactly once (see the module docstring)."""
+    delivery = _claim(Delivery, delivery_id, Q(channel=Delivery.Channel.INSTANT))
+    if delivery is None:
+        return "skipped"
+    delivery = Delivery.objects.select_related(
+        "voicemail__metier", "listing__establishment", "listing__professional__user"
+    ).get(pk=delivery.pk)
+    if not delivery.message_id:
+        delivery.message_id = message_id("delivery", delivery.pk)
+        Delivery.objects.filter(pk=delivery.pk).update(message_id=delivery.message_id)
+    try:
+        message = build_delivery_email(delivery)
+        _transmit(message)
+    except Exception as exc:
+        return _failed(Delivery, delivery, exc, send_delivery_task)
+
+    def mark():
+        with transaction.atomic():
+            n = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
+                status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None,
+                last_error="", next_attempt_at=None,
+            )
+            if n:
+                _audit_sent(delivery, "instant")
+
+    _mark(mark, f"delivery {delivery.pk}")
+    return "sent"
+
+
+def _audit_sent(delivery: Delivery, channel: str) -> None:
+    audit.record(actor=audit.Actor.system("notifications"), action=audit.EMAIL_SENT,
+                 delivery=delivery, voicemail=delivery.voicemail,
+                 detail={"channel": channel, "content": "redacted",
+                         "to_listing": delivery.listing_id})
+
+
+# --- Email content -------------------------------------------------------------------------
+
+
+def _context(delivery: Delivery) -> dict:
+    vm = delivery.voicemail
+    return {
+        "delivery": delivery,
+        "voicemail": vm,
+        "listing": delivery.listing,
+        "is_own": delivery.is_own,
+        "metier": vm.metier.label if vm.metier_id else "",
+        "urgency": URGENCY_LABELS.get(vm.urgency, ""),
+        "distance": policy.km(delivery.distance_km) if delivery.distance_km else "",
+        "redacted_text": vm.redacted_text,
+        "link": links.url(delivery),
+        "max_age_days": settings.RELAIS_LINK_MAX_AGE_DAYS,
+        "received_at": timezone.localtime(vm.created_at),
+    }
+
+
+def delivery_subject(ctx: dict) -> str:
+    parts = []
+    if ctx["is_own"]:
+        parts.append(f"Nouveau message pour {ctx['listing'].establishment.name}")
+        if ctx["metier"]:
+            parts.append(ctx["metier"])
+    else:
+        head = "Demande partagée"
+        if ctx["metier"]:
+            head += f" : {ctx['metier']}"
+        if ctx["distance"]:
+            head += f" à {ctx['distance']}"
+        parts.append(head)
+    if ctx["urgency"]:
+        parts.append(ctx["urgency"].upper() if ctx["urgency"] == "urgent" else ctx["urgency"])
+    return "[Relais] " + " · ".join(parts)
+
+
+def _headers(msgid: str) -> dict:
+    return {"Message-ID": msgid, "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "All"}
+
+
+def build_delivery_email(delivery: Delivery) -> EmailMultiAlternatives:
+    """The French text + HTML email of one delivery, with its personal link."""
+    with translation.override("fr"):
+        ctx = _context(delivery)
+        text = render_to_string("routing/email/delivery.txt", ctx)
+        html = render_to_string("routing/email/delivery.html", ctx)
+        subject = delivery_subject(ctx)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, to=[delivery.email],
+        headers=_headers(delivery.message_id or message_id("delivery", delivery.pk)),
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+# --- Daily digests ---------------------------------------------------------------------------
+
+
+def digest_cutoff(now: datetime) -> datetime | None:
+    """Today's digest time (local) if it has passed, else None."""
+    local = timezone.localtime(now)
+    cutoff = local.replace(hour=settings.RELAIS_DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    return cutoff if local >= cutoff else None
+
+
+def send_due_digests(now: datetime | None = None) -> int:
+    """Periodic job: after RELAIS_DIGEST_HOUR, one digest per professional and address
+    gathering the pending digest deliveries created before that time; returns how many
+    digests were enqueued."""
+    now = now or timezone.now()
+    cutoff = digest_cutoff(now)
+    if cutoff is None:
+        return 0
+    day = cutoff.date()
+    pending = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, channel=Delivery.Channel.DIGEST, digest__isnull=True,
+        created_at__lt=cutoff,
+    ).values_list("pk", "listing__professional_id", "email")
+    groups: dict[tuple[int, str], list] = defaultdict(list)
+    for pk, pro_id, email in pending:
+        groups[(pro_id, email)].append(pk)
+    enqueued = 0
+    for (pro_id, email), ids in groups.items():
+        with transaction.atomic():
+            digest, _ = Digest.objects.get_or_create(professional_id=pro_id, email=email, day=day)
+            if digest.status != Digest.Status.PENDING:
+                continue  # already sent today: these wait for tomorrow's
+            Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING,
+                                    digest__isnull=True).update(digest=digest)
+            _enqueue(send_digest_task, Digest, digest.pk)
+            enqueued += 1
+    return enqueued
+
+
+@task(queue_name="notifications")
+def send_digest_task(digest_id: str) -> str:
+    return send_digest(digest_id)
+
+
+def send_digest(digest_id) -> str:
+    digest = _claim(Digest, digest_id)
+    if digest is None:
+        return "skipped"
+    deliveries = list(
+        digest.deliveries.filter(status=Delivery.Status.PENDING)
+        .select_related("voicemail__metier", "listing__establishment")
+        .order_by("created_at")
+    )
+    if not deliveries:
+        Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING).update(
+            status=Digest.Status.CANCELLED, lease_until=None
+        )
+        return "cancelled"
+    if not digest.message_id:
+        digest.message_id = message_id("digest", digest.pk)
+        Digest.objects.filter(pk=digest.pk).update(message_id=digest.message_id)
+    try:
+        _transmit(build_digest_email(digest, deliveries))
+    except Exception as exc:
+        return _failed(Digest, digest, exc, send_digest_task)
+
+    def mark():
+        with transaction.atomic():
+            now = timezone.now()
+            n = Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING).update(
+                status=Digest.Status.SENT, sent_at=now, lease_until=None, last_error="",
+            )
+            if n:
+                for d in deliveries:
+                    if Delivery.objects.filter(pk=d.pk, status=Delivery.Status.PENDING).update(
+                        status=Delivery.Status.SENT, sent_at=now, message_id=digest.message_id
+                    ):
+                        _audit_sent(d, "digest")
+
+    _mark(mark, f"digest {digest.pk}")
+    return "sent"
+
+
+def build_digest_email(digest: Digest, deliveries: list[Delivery]) -> EmailMultiAlternatives:
+    with translation.override("fr"):
+        items = [_context(d) for d in deliveries]
+        ctx = {"digest": digest, "items": items, "count": len(items),
+               "max_age_days": settings.RELAIS_LINK_MAX_AGE_DAYS}
+        text = render_to_string("routing/email/digest.txt", ctx)
+        html = render_to_string("routing/email/digest.html", ctx)
+        n = len(items)
+        subject = (f"[Relais] Résumé du {digest.day:%d/%m/%Y} : "
+                   f"{n} message{'s' if n > 1 else ''}")
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[digest.email],
+                                     headers=_headers(digest.message_id))
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+# --- Recovery -------------------------------------------------------------------------------
+
+
+def recover(now: datetime | None = None) -> int:
+    """Periodic job: re-enqueue due notifications whose task was lost or whose worker died.
+
+    A duplicate task is harmless (the claim lets one through), so this errs on the side
+    of enqueueing.
+    """
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=max(60, lease_seconds()))
+    due = (Q(status="pending")
+           & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+           # a worker died holding it, or its task was never run
+           & (Q(lease_until__lt=now)
+              | Q(lease_until__isnull=True, enqueued_at__isnull=True)
+              | Q(lease_until__isnull=True, enqueued_at__lt=stale)))
+    n = 0
+    for pk in Delivery.objects.filter(due, channel=Delivery.Channel.INSTANT).values_list(
+            "pk", flat=True)[:1000]:
+        with transaction.atomic():
+            _enqueue(send_delivery_task, Delivery, pk)
+        n += 1
+    for pk in Digest.objects.filter(due).values_list("pk", flat=True)[:1000]:
+        with transaction.atomic():
+            _enqueue(send_digest_task, Digest, pk)
+        n += 1
+    return n

@@ -1,0 +1,25 @@
+"""The last two steps of the voicemail pipeline (see relais.voicemail.pipeline).
+
+Both are idempotent: ``route`` stores its decision once (a second run finds it and
+returns), ``notify`` only enqueues the sending of deliveries still pending, and each
+send claims its delivery, so duplicates never send twice.
+"""
+
+from relais.voicemail.models import Voicemail
+from relais.voicemail.pipeline import Stop
+
+from . import notifications, services
+
+
+def route(voicemail: Voicemail) -> None:
+    """Decide who receives the voicemail; store the decision and the deliveries."""
+    if voicemail.status == Voicemail.Status.ERASED:
+        raise Stop(Voicemail.Status.ERASED, "message effacé avant le routage")
+    services.route_voicemail(voicemail)
+
+
+def notify(voicemail: Voicemail) -> None:
+    """Hand the instant notifications to the notifications queue (digests wait)."""
+    if voicemail.status == Voicemail.Status.ERASED:
+        raise Stop(Voicemail.Status.ERASED, "message effacé avant la notification")
+    notifications.dispatch_voicemail(voicemail)

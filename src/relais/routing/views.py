@@ -1,0 +1,212 @@
+"""The delivery page behind a signed link, and the audio it streams.
+
+``/r/<token>/`` shows ONE message — the one the link was made for — and nothing else:
+no list, no navigation to other messages. Own message: transcript, recording, caller
+number. Shared request: redacted transcript and bleeped extract only, never the number.
+Recordings are streamed only here (or by :func:`owner_media` to the logged-in owner),
+never from a public URL. Every read is audited (relais.privacy.audit).
+"""
+
+import mimetypes
+import re
+
+import phonenumbers
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from relais.privacy import audit
+from relais.voicemail.models import Voicemail
+
+from . import links, notifications, policy
+from .models import Delivery
+
+PRIVATE_HEADERS = {
+    "Cache-Control": "private, no-store, max-age=0",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def french_number(e164: str) -> str:
+    """+33612345678 → 06 12 34 56 78 (international format for foreign numbers)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 33
+           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, fmt)
+
+
+def _private(response):
+    for key, value in PRIVATE_HEADERS.items():
+        response[key] = value
+    return response
+
+
+def _refuse(request, status: int, title: str, message: str):
+    response = render(request, "routing/link_error.html",
+                      {"title": title, "message": message}, status=status)
+    return _private(response)
+
+
+class Refused(Exception):
+    def __init__(self, status: int, title: str, message: str):
+        super().__init__(message)
+        self.status, self.title, self.message = status, title, message
+
+
+def resolve(request, token: str) -> Delivery:
+    """The delivery a token opens for this request, or Refused (403/410)."""
+    try:
+        delivery_id, listing_id = links.read(token)
+    except links.LinkExpired as exc:
+        raise Refused(410, "Lien expiré",
+                      "Ce lien a expiré. Connectez-vous à votre espace professionnel pour "
+                      "retrouver vos messages.") from exc
+    except links.LinkInvalid as exc:
+        raise Refused(403, "Lien invalide",
+                      "Ce lien n'est pas valide. Vérifiez qu'il est complet ou connectez-vous "
+                      "à votre espace professionnel.") from exc
+    delivery = (Delivery.objects.select_related(
+        "voicemail__metier", "listing__establishment", "listing__professional")
+        .filter(pk=delivery_id).first())
+    if delivery is None:
+        raise Refused(410, "Message indisponible", "Ce message n'est plus disponible.")
+    if delivery.listing_id != listing_id:
+        raise Refused(403, "Lien invalide", "Ce lien n'est pas valide pour ce message.")
+    user = request.user
+    if user.is_authenticated and hasattr(user, "professional") and (
+        delivery.listing.professional_id != user.professional.pk
+    ):
+        raise Refused(403, "Ce lien ne vous est pas destiné",
+                      "Ce message a été adressé à un autre professionnel. Déconnectez-vous "
+                      "pour utiliser ce lien, ou retournez à votre espace.")
+    if not delivery.accessible or delivery.voicemail.status == Voicemail.Status.ERASED:
+        raise Refused(410, "Message retiré",
+                      "Ce message n'est plus disponible : l'appelant l'a retiré ou il a été "
+                      "effacé.")
+    return delivery
+
+
+def _actor(request, delivery: Delivery) -> audit.Actor:
+    user = request.user if request.user.is_authenticated else None
+    return audit.Actor.link(delivery.listing, user)
+
+
+@require_GET
+def delivery_page(request, token: str):
+    try:
+        delivery = resolve(request, token)
+    except Refused as refused:
+        return _refuse(request, refused.status, refused.title, refused.message)
+    vm = delivery.voicemail
+    actor = _actor(request, delivery)
+    Delivery.objects.filter(pk=delivery.pk, first_opened_at__isnull=True).update(
+        first_opened_at=timezone.now()
+    )
+    context = {
+        "delivery": delivery,
+        "voicemail": vm,
+        "listing": delivery.listing,
+        "is_own": delivery.is_own,
+        "token": token,
+        "metier": vm.metier.label if vm.metier_id else "",
+        "urgency": notifications.URGENCY_LABELS.get(vm.urgency, ""),
+        "distance": policy.km(delivery.distance_km) if delivery.distance_km else "",
+        "received_at": timezone.localtime(vm.created_at),
+    }
+    if delivery.is_own:
+        context.update(transcript=vm.transcript, has_audio=bool(vm.audio),
+                       caller_number=french_number(vm.caller_e164) if vm.caller_e164 else "",
+                       caller_e164=vm.caller_e164)
+        if vm.transcript:
+            audit.record(actor=actor, action=audit.READ_TRANSCRIPT, delivery=delivery,
+                         voicemail=vm, detail={"via": "link"})
+        if vm.caller_e164:
+            audit.record(actor=actor, action=audit.READ_CALLER_NUMBER, delivery=delivery,
+                         voicemail=vm, detail={"via": "link"})
+    else:
+        context.update(redacted_text=vm.redacted_text, has_audio=bool(vm.extract))
+        if vm.redacted_text:
+            audit.record(actor=actor, action=audit.READ_REDACTED, delivery=delivery,
+                         voicemail=vm, detail={"via": "link"})
+    return _private(render(request, "routing/delivery.html", context))
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def stream(request, fieldfile, filename: str):
+    """Stream a stored recording with private headers, honouring one byte range."""
+    storage_file = fieldfile.storage.open(fieldfile.name, "rb")
+    size = fieldfile.size
+    content_type = mimetypes.guess_type(fieldfile.name)[0] or "application/octet-stream"
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if match and (match.group(1) or match.group(2)) and size:
+        first, last = match.group(1), match.group(2)
+        if first:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        else:  # suffix: the last N bytes
+            start, end = max(0, size - int(last)), size - 1
+        if start >= size or start > end:
+            storage_file.close()
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return _private(response)
+        storage_file.seek(start)
+        response = HttpResponse(storage_file.read(end - start + 1), status=206,
+                                content_type=content_type)
+        storage_file.close()
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    else:
+        response = FileResponse(storage_file, content_type=content_type)
+        response["Content-Length"] = str(size)
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return _private(response)
+
+
+def media_response(request, delivery: Delivery, which: str, actor: audit.Actor):
+    """The recording (own deliveries) or the bleeped extract, audited; 404 otherwise."""
+    vm = delivery.voicemail
+    if which == "audio" and delivery.is_own and vm.audio:
+        fieldfile, action = vm.audio, audit.READ_AUDIO
+    elif which == "extract" and vm.extract:
+        fieldfile, action = vm.extract, audit.READ_EXTRACT
+    else:
+        raise Http404("no such recording for this delivery")
+    ext = (fieldfile.name.rsplit(".", 1)[-1] if "." in fieldfile.name else "bin")[:5]
+    response = stream(request, fieldfile, f"message-{vm.reference}-{which}.{ext}")
+    if response.status_code in (200, 206):  # something was read
+        audit.record(actor=actor, action=action, delivery=delivery, voicemail=vm,
+                     detail={"range": request.headers.get("Range", "")})
+    return response
+
+
+@require_GET
+def delivery_media(request, token: str, which: str):
+    try:
+        delivery = resolve(request, token)
+    except Refused as refused:
+        return _refuse(request, refused.status, refused.title, refused.message)
+    return media_response(request, delivery, which, _actor(request, delivery))
+
+
+@require_GET
+@login_required
+def owner_media(request, delivery_id, which: str):
+    """The recording for the logged-in professional who owns the delivery (the inbox)."""
+    professional = getattr(request.user, "professional", None)
+    if professional is None:
+        raise Http404("no such delivery")
+    delivery = get_object_or_404(
+        Delivery.objects.select_related("voicemail", "listing__establishment"),
+        pk=delivery_id, listing__professional=professional, status__in=Delivery.ACCESSIBLE,
+    )
+    if delivery.voicemail.status == Voicemail.Status.ERASED:
+        raise Http404("erased")
+    return media_response(request, delivery, which,
+                          audit.Actor.professional(request.user, delivery.listing))
