@@ -5,6 +5,7 @@ returns), ``notify`` only enqueues the sending of deliveries still pending, and 
 send claims its delivery, so duplicates never send twice.
 """
 
+from relais.calls.consent import final_consent
 from relais.voicemail.models import Voicemail
 from relais.voicemail.pipeline import Stop
 
@@ -15,6 +16,10 @@ def route(voicemail: Voicemail) -> None:
     """Decide who receives the voicemail; store the decision and the deliveries."""
     if voicemail.status == Voicemail.Status.ERASED:
         raise Stop(Voicemail.Status.ERASED, "message effacé avant le routage")
+    # Consent must be final before anything is decided: while the caller may still be
+    # answering the question, this raises ConsentPending and the step is retried later
+    # (after RELAIS_CONSENT_WAIT_SECONDS without an answer, the consent becomes private).
+    final_consent(voicemail)
     services.route_voicemail(voicemail)
 
 

@@ -55,7 +55,8 @@ DEFAULT_STEPS = (
     StepSpec("transcribe", "relais.voicemail.steps.transcribe", "transcription"),
     StepSpec("understand", "relais.voicemail.steps.understand", "default"),
     StepSpec("redact", "relais.voicemail.steps.redact", "audio"),
-    StepSpec("route", "relais.routing.steps.route", "default"),
+    # Waits (retries) while the caller may still be answering the consent question.
+    StepSpec("route", "relais.routing.steps.route", "default", max_attempts=12),
     StepSpec("notify", "relais.routing.steps.notify", "notifications"),
 )
 
