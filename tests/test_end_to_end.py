@@ -68,7 +68,7 @@ def call(tmp_path, live_server, text: str, consent: str) -> str:
     return reference
 
 
-def work(live_server, smtp_server):  # noqa: F811
+def work(live_server, smtp_server):
     env = relais_env(RELAIS_PUBLIC_URL=live_server.url,
                      EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}")
     result = relais("db_worker", "--batch", "--no-startup-delay", env=env, timeout=600)
@@ -92,8 +92,8 @@ def test_a_plumbing_request_reaches_the_called_plumber_and_a_few_nearby(
     vm = Voicemail.objects.get(reference=reference)
     assert (vm.status, vm.consent, vm.intent, vm.metier_id) == (
         "done", "share", "quote_request", "plombier")
-    nearest = [f"plombier-{km}km@example.org" for km in (3, 6, 10, 15, 21)]
-    assert recipients(smtp.mailbox) == sorted(["appele@example.org", *nearest])
+    nearest = [plumbers[km].email for km in (3, 6, 10, 15, 21)]
+    assert recipients(smtp.mailbox) == sorted([called.email, *nearest])
     # Exactly once each; nobody of another trade, nobody beyond 50 km, nobody whose own
     # radius the caller is outside of.
 
@@ -103,7 +103,7 @@ def test_a_plumbing_request_reaches_the_called_plumber_and_a_few_nearby(
         assert len(links) == 1  # one personal link, to this one message
         page = requests.get(links[0], timeout=30)
         assert page.status_code == 200
-        if message["To"] == "appele@example.org":
+        if message["To"] == called.email:
             assert "06 39 98 00 42" in page.text  # the called plumber has its caller
         else:
             for form in CALLER_FORMS:  # the others never see the caller's number
