@@ -7,6 +7,7 @@ admin.site.site_title = "Relais"
 urlpatterns = [
     path("", include("relais.directory.urls")),
     path("", include("relais.calls.page_urls")),  # /pro/appels/, /demo/telephone/
+    path("", include("relais.core.urls")),  # /demo/boite-d-envoi/
     path("pro/", include("relais.pros.urls")),
     path("telephony/", include("relais.calls.urls")),
     path("messages/", include("relais.voicemail.urls")),
