@@ -109,9 +109,23 @@ def read_message(delivery: Delivery, user) -> dict:
     return data
 
 
+def purchase_offer() -> dict | None:
+    """The Stripe pack on offer, or None when buying online is not enabled."""
+    from django.conf import settings
+
+    from relais.credits import stripe_checkout
+
+    if not stripe_checkout.enabled():
+        return None
+    return {"credits": settings.RELAIS_CREDIT_PACK_CREDITS,
+            "price": f"{settings.RELAIS_CREDIT_PACK_PRICE_CENTS / 100:.2f}".replace(".", ","),
+            "max": stripe_checkout.MAX_PACKS}
+
+
 def ledger_page_data(professional) -> dict:
-    return {"balance": credits.balance(professional),
-            "entries": credits.history(professional).select_related("unlock"),
-            "cost": credits.cost(), "cap": credits.cap()}
+    return {"balance": credits.balance(professional) if professional else 0,
+            "entries": (credits.history(professional).select_related("unlock")
+                        if professional else []),
+            "cost": credits.cost(), "cap": credits.cap(), "purchase": purchase_offer()}
 
 

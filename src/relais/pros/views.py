@@ -228,8 +228,10 @@ def report(request, delivery_id):
 @login_required
 def credits_page(request):
     professional = space.professional_of(request.user)
-    data = space.ledger_page_data(professional) if professional else {
-        "balance": 0, "entries": [], "cost": credits.cost(), "cap": credits.cap()}
+    data = space.ledger_page_data(professional)
+    if request.GET.get("paiement") == "ok":
+        messages.success(request, _("Paiement reçu : vos crédits apparaissent dès que Stripe "
+                                    "l'a confirmé (quelques secondes)."))
     page = Paginator(data["entries"], 50).get_page(request.GET.get("page"))
     return render(request, "pros/credits.html", {**data, "page": page,
                                                  "professional": professional})
