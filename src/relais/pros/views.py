@@ -183,14 +183,14 @@ def mark(request, delivery_id):
 def unlock(request, delivery_id):
     delivery = _delivery(request, delivery_id)
     try:
-        credits.unlock(delivery, request.user)
+        item = credits.unlock(delivery, request.user)
     except credits.AlreadyUnlocked as already:
         messages.info(request, already.message)
     except credits.UnlockRefused as refused:
         messages.error(request, refused.message)
     else:
         messages.success(request, _("Numéro débloqué : %(n)d crédit(s) débité(s).")
-                         % {"n": credits.cost()})
+                         % {"n": item.cost})
     return _back(delivery)
 
 
