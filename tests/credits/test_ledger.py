@@ -81,3 +81,5 @@ def test_the_operator_grants_credits_in_the_admin(client, operator):
                        {"post": "yes"}).status_code == 403
     assert client.get("/admin/credits/creditentry/").status_code == 200
     assert client.get("/admin/credits/unlock/").status_code == 200
+    listing = client.get("/admin/pros/professional/").content.decode()
+    assert '<td class="field-credit_balance">7</td>' in listing
