@@ -141,6 +141,7 @@ def test_unlock_from_the_message_page(client, world, operator):
     shared = world["shared"]
     pro = world["b"].professional
     login(client, world["b"])
+    assert "numéro débloqué" not in body(client.get("/pro/"))
     # Without credits: refused, clear message, nothing charged.
     page = body(client.post(f"/pro/messages/{shared.pk}/debloquer/", follow=True))
     assert "Crédits insuffisants" in page and CALLER_FR not in page
@@ -156,6 +157,7 @@ def test_unlock_from_the_message_page(client, world, operator):
     page = body(client.post(f"/pro/messages/{shared.pk}/debloquer/", follow=True))
     assert "déjà débloqué" in page and credits.balance(pro) == 2
     assert CreditEntry.objects.filter(kind="unlock").count() == 1
+    assert "numéro débloqué" in body(client.get("/pro/"))
     # The ledger page shows the debit.
     ledger = body(client.get("/pro/credits/"))
     assert "Solde : <strong>2</strong> crédits" in ledger and "-1" in ledger and "+3" in ledger
