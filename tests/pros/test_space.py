@@ -277,3 +277,24 @@ def test_the_signed_link_page_offers_the_space_to_its_logged_in_owner(client, wo
     login(client, world["a"])
     page = body(client.get(url))
     assert f'href="/pro/messages/{own.pk}/"' in page
+
+
+def test_the_inbox_costs_the_same_queries_for_3_or_20_rows(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a = f.listing(*NANTES, ["plombier"])
+    login(client, a)
+
+    def add(n):
+        for _ in range(n):
+            vm = f.voicemail(a, consent="private", audio=False)
+            routing.route_voicemail(vm)
+
+    add(3)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/pro/").status_code == 200
+    add(17)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/pro/").status_code == 200
+    assert len(many) == len(few), [q["sql"] for q in many]
