@@ -298,3 +298,12 @@ def test_the_inbox_costs_the_same_queries_for_3_or_20_rows(client):
     with CaptureQueriesContext(connection) as many:
         assert client.get("/pro/").status_code == 200
     assert len(many) == len(few), [q["sql"] for q in many]
+
+
+def test_an_account_without_professional_profile_sees_nothing(client, world, operator):
+    client.force_login(operator)
+    assert "pas un compte professionnel" in body(client.get("/pro/"))
+    assert client.get("/pro/credits/").status_code == 200
+    assert client.get(f"/pro/messages/{world['own'].pk}/").status_code == 404
+    assert client.get(f"/r/message/{world['own'].pk}/audio").status_code == 404
+    assert not AuditEvent.objects.exists()
