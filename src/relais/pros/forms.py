@@ -3,10 +3,11 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from relais.calls.numbers import format_fr
 from relais.directory.models import Metier
 
 from .models import Listing
-from .services import format_phone, normalise_forward_number
+from .services import normalise_forward_number
 
 MAX_RADIUS_KM = 200
 
@@ -82,7 +83,7 @@ class ListingSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance and self.instance.forward_number and not self.is_bound:
-            self.initial["forward_number"] = format_phone(self.instance.forward_number)
+            self.initial["forward_number"] = format_fr(self.instance.forward_number)
 
     def clean_forward_number(self):
         value = self.cleaned_data.get("forward_number", "")

@@ -10,7 +10,6 @@ never from a public URL. Every read is audited (relais.privacy.audit).
 import mimetypes
 import re
 
-import phonenumbers
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -18,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from relais.calls.numbers import format_fr
 from relais.privacy import audit
 from relais.voicemail.models import Voicemail
 
@@ -28,17 +28,6 @@ PRIVATE_HEADERS = {
     "Cache-Control": "private, no-store, max-age=0",
     "X-Robots-Tag": "noindex, nofollow",
 }
-
-
-def french_number(e164: str) -> str:
-    """+33612345678 → 06 12 34 56 78 (international format for foreign numbers)."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 33
-           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return phonenumbers.format_number(number, fmt)
 
 
 def _private(response):
@@ -124,7 +113,7 @@ def delivery_page(request, token: str):
     }
     if delivery.is_own:
         context.update(transcript=vm.transcript, has_audio=bool(vm.audio),
-                       caller_number=french_number(vm.caller_e164) if vm.caller_e164 else "",
+                       caller_number=format_fr(vm.caller_e164) if vm.caller_e164 else "",
                        caller_e164=vm.caller_e164)
         if vm.transcript:
             audit.record(actor=actor, action=audit.READ_TRANSCRIPT, delivery=delivery,
