@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "relais.voicemail",
     "relais.routing",
     "relais.privacy",
+    "relais.credits",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
