@@ -28,7 +28,7 @@ def sms_count():
 
 
 def test_the_right_reference_and_number_open_the_message(client, shared_message):
-    vm, own, shared = shared_message
+    vm, _, _ = shared_message
     response = ask(client, f"{vm.reference[:4]} {vm.reference[4:]}", CALLER_FR)
     assert response.status_code == 302 and response["Location"] == CODE
     code = last_code(CALLER)
