@@ -40,14 +40,12 @@ def call_log(request):
         for call in page
     ]
     # The professional reads callers' numbers here: one audit row per number shown.
-    actor = audit.Actor.professional(request.user)
     for row in rows:
         if row["caller"]:
             call = row["call"]
-            audit.record(actor=audit.Actor(actor.kind, actor.user_id, call.listing_id,
-                                           actor.label),
+            audit.record(actor=audit.Actor.professional(request.user, call.listing),
                          action=audit.READ_CALLER_NUMBER, voicemail=row["voicemail"],
-                         detail={"via": "call-log", "call": call.pk})
+                         detail={"via": "call_log", "call": call.pk})
     return render(request, "calls/call_log.html", {"page": page, "rows": rows,
                                                    "has_account": professional is not None})
 

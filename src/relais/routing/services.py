@@ -375,6 +375,48 @@ def feedback_examples(since=None) -> Iterator[dict]:
         yield example
 
 
+REQUEST_INTENTS = ("quote_request", "follow_up")
+
+
+def feedback_training_rows(since=None) -> tuple[list[dict], list[str]]:
+    """Feedback turned into training rows the classifier accepts, and what was skipped.
+
+    Each row is ``{"text", "intent", "metier"}`` (see
+    :func:`relais.voicemail.understanding.model.validate_example`), deduplicated:
+
+    - ``not_a_request`` → a non-request intent: the one predicted if it already was one,
+      else ``other``; no métier;
+    - ``wrong_metier`` with a suggested métier → a request (the predicted request intent,
+      else ``quote_request``) of the suggested métier;
+    - ``wrong_metier`` without a suggestion teaches nothing the classifier can use
+      (it learns labels, not "not this one"): skipped, and said so.
+    """
+    from relais.voicemail.understanding.model import validate_example
+
+    rows, skipped, seen = [], [], set()
+    for ex in feedback_examples(since):
+        predicted = ex.get("predicted_intent") or ""
+        if ex["feedback"] == Feedback.Kind.NOT_A_REQUEST:
+            intent = predicted if predicted and predicted not in REQUEST_INTENTS else "other"
+            row = {"text": ex["text"], "intent": intent, "metier": None}
+        elif ex.get("metier"):
+            intent = predicted if predicted in REQUEST_INTENTS else "quote_request"
+            row = {"text": ex["text"], "intent": intent, "metier": ex["metier"]}
+        else:
+            skipped.append(f"{ex['id']}: wrong métier without a suggested one")
+            continue
+        try:
+            row = validate_example(row)
+        except ValueError as exc:
+            skipped.append(f"{ex['id']}: {exc}")
+            continue
+        key = (row["text"], row["intent"], row["metier"])
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+    return rows, skipped
+
+
 def feedback_jsonl(since=None) -> Iterator[str]:
     for example in feedback_examples(since):
         yield json.dumps(example, ensure_ascii=False) + "\n"

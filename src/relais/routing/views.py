@@ -14,6 +14,7 @@ import phonenumbers
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -117,6 +118,9 @@ def delivery_page(request, token: str):
         "urgency": notifications.URGENCY_LABELS.get(vm.urgency, ""),
         "distance": policy.km(delivery.distance_km) if delivery.distance_km else "",
         "received_at": timezone.localtime(vm.created_at),
+        # resolve() refused any other logged-in professional: this one owns the delivery.
+        "space_url": (reverse("pros:message", args=[delivery.pk])
+                      if hasattr(request.user, "professional") else ""),
     }
     if delivery.is_own:
         context.update(transcript=vm.transcript, has_audio=bool(vm.audio),
