@@ -177,3 +177,31 @@ def test_an_erasure_that_fails_midway_changes_nothing(shared_message, monkeypatc
     with django_capture_on_commit_callbacks(execute=True):
         assert not services.erase(vm).already
     assert not any(p.exists() for p in paths)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pipeline_never_writes_back_into_an_erased_message(settings):
+    from relais.voicemail import pipeline, steps
+    from relais.voicemail.models import PipelineStep
+    from tests.routing import factories as f
+    from tests.routing.conftest import drain
+
+    settings.RELAIS_PIPELINE_STEPS = [
+        ("normalise", "relais.voicemail.steps.normalise", "audio"),
+        ("transcribe", "relais.voicemail.steps.transcribe", "transcription"),
+    ]
+    vm = f.voicemail(None)
+    running = Voicemail.objects.get(pk=vm.pk)  # loaded by a step before the erasure
+    pipeline.start(vm)
+    services.erase(vm)
+    drain()
+    vm.refresh_from_db()
+    assert vm.status == Voicemail.Status.ERASED
+    assert set(PipelineStep.objects.filter(voicemail=vm).values_list("status", flat=True)) \
+        == {"skipped"}
+    # Steps already running when the erasure committed write nothing back.
+    steps.understand(running)  # would store its reasons
+    steps.redact(running)  # would store the redacted transcript
+    vm.refresh_from_db()
+    assert (vm.transcript, vm.redacted_text, vm.reasons, vm.extract.name) == ("", "", [], "")
+    assert not [p for p in Path(default_storage.path("recordings")).rglob("*") if p.is_file()]
