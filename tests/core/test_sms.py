@@ -86,3 +86,10 @@ def test_a_twilio_refusal_is_an_sms_error(settings, twilio_api):
     TwilioAPI.status = 400
     with pytest.raises(sms.SMSError, match="not a valid phone number"):
         sms.send_sms("+33612345678", "x", backend=sms.TwilioBackend(twilio_api))
+
+
+def test_an_unreachable_provider_is_an_sms_error():
+    client = Client(SID, "the-auth-token")
+    client.api.base_url = "http://127.0.0.1:9"  # nothing listens on the discard port
+    with pytest.raises(sms.SMSError):
+        sms.send_sms("+33612345678", "x", backend=sms.TwilioBackend(client))

@@ -171,3 +171,27 @@ def test_the_transcript_read_is_audited_on_every_page_view(client, shared_messag
         assert TRANSCRIPT[:20] in client.get(MESSAGE).content.decode().replace("&#x27;", "'")
     assert AuditEvent.objects.filter(voicemail_id=vm.pk, actor_kind="caller",
                                      action="transcript.read").count() == 2
+
+
+def test_an_sms_failure_gives_the_usual_answer_and_is_logged(client, shared_message, settings,
+                                                             caplog, monkeypatch):
+    """The provider is down: the caller gets the same answer as always (an error only for
+    matching pairs would reveal who left a message); the operator finds it in the logs."""
+    vm, _, _ = shared_message
+    settings.RELAIS_SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = "AC" + "9" * 32
+    from relais.core import sms
+
+    real = sms.TwilioBackend.client
+
+    def unreachable(self):
+        c = real.fget(self)
+        c.api.base_url = "http://127.0.0.1:9"
+        return c
+
+    # The real Twilio client, pointed at a port where nothing answers.
+    monkeypatch.setattr(sms.TwilioBackend, "client", property(unreachable))
+    response = ask(client, vm.reference)
+    assert response.status_code == 302 and response["Location"] == CODE
+    assert "could not be sent" in caplog.text
+    assert not AuditEvent.objects.filter(action="portal.code_sent").exists()

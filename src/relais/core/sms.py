@@ -38,12 +38,13 @@ class TwilioBackend:
         return self._client
 
     def send(self, to: str, body: str) -> str:
+        import requests
         from twilio.base.exceptions import TwilioException
 
         try:
             message = self.client.messages.create(to=to, from_=settings.RELAIS_SMS_FROM,
                                                   body=body)
-        except TwilioException as exc:
+        except (TwilioException, requests.RequestException) as exc:
             raise SMSError(str(exc)) from exc
         return message.sid
 

@@ -107,11 +107,12 @@ def request_code(reference: str, number: str, now: datetime | None = None) -> Po
             sms.send_sms(e164, f"Relais : votre code est {code}. Il permet de consulter votre "
                                f"message {reference} ; ne le communiquez à personne.")
         except sms.SMSError:
+            # Logged for the operator; the caller gets the usual answer (an error shown
+            # only when the pair matches would tell who left a message).
             logger.exception("portal code for voicemail %s could not be sent", voicemail.pk)
-            raise PortalError("Le SMS n'a pas pu être envoyé. Réessayez dans quelques "
-                              "minutes.", "sms") from None
-        audit.record(actor=audit.Actor.system("portail appelant"),
-                     action=audit.PORTAL_CODE_SENT, voicemail=voicemail)
+        else:
+            audit.record(actor=audit.Actor.system("portail appelant"),
+                         action=audit.PORTAL_CODE_SENT, voicemail=voicemail)
     return challenge
 
 
