@@ -323,6 +323,8 @@ RELAIS_DIGEST_HOUR = env.int("RELAIS_DIGEST_HOUR", default=18)  # local time (TI
 RELAIS_RETENTION_AUDIO_DAYS = env.int("RELAIS_RETENTION_AUDIO_DAYS", default=30)
 RELAIS_RETENTION_TRANSCRIPT_DAYS = env.int("RELAIS_RETENTION_TRANSCRIPT_DAYS", default=90)
 RELAIS_RETENTION_METADATA_DAYS = env.int("RELAIS_RETENTION_METADATA_DAYS", default=365)
+# Messages purged per kind and per run of the hourly job (relais purge loops until done).
+RELAIS_PURGE_BATCH = env.int("RELAIS_PURGE_BATCH", default=2000)
 
 # --- Caller portal (/appelant/) and SMS ----------------------------------------------------
 # "outbox": SMS kept in the development outbox (the embedded default, shown on the demo

@@ -120,3 +120,14 @@ def test_the_purge_command_and_the_periodic_job(settings, capsys):
     assert ran == ["retention-purge"]
     other.refresh_from_db()
     assert other.audio.name == ""
+
+
+def test_the_job_purges_in_batches_and_the_command_until_done(settings, capsys):
+    settings.RELAIS_PURGE_BATCH = 2
+    old = [aged(40) for _ in range(5)]
+    report = services.purge()
+    assert (report.audio, report.more) == (2, True)
+    assert sum(1 for vm in old if Voicemail.objects.get(pk=vm.pk).audio) == 3
+    call_command("purge")
+    assert "3 enregistrement(s)" in capsys.readouterr().out
+    assert not any(Voicemail.objects.get(pk=vm.pk).audio for vm in old)

@@ -405,6 +405,7 @@ class PurgeReport:
     metadata: int = 0
     calls: int = 0
     files: int = 0
+    more: bool = False
 
     def __str__(self) -> str:
         return (f"{self.audio} enregistrement(s), {self.transcripts} transcription(s), "
@@ -416,7 +417,7 @@ def _cutoff(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
 
 
-def purge(now: datetime | None = None) -> PurgeReport:
+def purge(now: datetime | None = None, batch: int | None = None) -> PurgeReport:
     """Apply the retention periods; each purged message leaves an audit row.
 
     - recordings and extracts older than ``RELAIS_RETENTION_AUDIO_DAYS``: files deleted
@@ -425,15 +426,20 @@ def purge(now: datetime | None = None) -> PurgeReport:
       ``RELAIS_RETENTION_TRANSCRIPT_DAYS``: emptied;
     - routing metadata older than ``RELAIS_RETENTION_METADATA_DAYS``: the caller's number
       (message and call), the deliveries' reasons and distances: emptied.
+
+    At most ``batch`` (``RELAIS_PURGE_BATCH``) messages of each kind per run, so the
+    periodic job never holds a worker for long; ``report.more`` says whether some were
+    left for the next run (``relais purge`` loops until none are).
     """
     now = now or timezone.now()
+    batch = batch or settings.RELAIS_PURGE_BATCH
     report = PurgeReport()
     actor = audit.Actor.system("conservation")
     cfg = settings
     audio_before = _cutoff(now, cfg.RELAIS_RETENTION_AUDIO_DAYS)
     stale = Voicemail.objects.filter(created_at__lt=audio_before).exclude(
         audio="", extract="")
-    for vm_id in stale.values_list("pk", flat=True).iterator():
+    for vm_id in stale.values_list("pk", flat=True)[:batch]:
         with transaction.atomic():
             vm = Voicemail.objects.select_for_update().get(pk=vm_id)
             files = _queue_files(vm, "retention")
@@ -448,7 +454,7 @@ def purge(now: datetime | None = None) -> PurgeReport:
     texts = Voicemail.objects.filter(created_at__lt=text_before).filter(
         ~Q(transcript="") | ~Q(redacted_text="") | ~Q(words=[]) | ~Q(reasons=[])
         | ~Q(speech={}))
-    for vm in texts.only("pk", "reference").iterator():
+    for vm in texts.only("pk", "reference")[:batch]:
         with transaction.atomic():
             Voicemail.objects.filter(pk=vm.pk).update(transcript="", words=[], speech={},
                                                       redacted_text="", reasons=[])
@@ -461,7 +467,7 @@ def purge(now: datetime | None = None) -> PurgeReport:
         ~Q(caller_e164="") | ~Q(recording_url="")
         | Q(pk__in=Delivery.objects.filter(voicemail__created_at__lt=meta_before)
             .filter(~Q(reason={}) | Q(distance_km__isnull=False)).values("voicemail_id")))
-    for vm in with_meta.only("pk", "reference").iterator():
+    for vm in with_meta.only("pk", "reference")[:batch]:
         with transaction.atomic():
             Voicemail.objects.filter(pk=vm.pk).update(caller_e164="", recording_url="")
             n = Delivery.objects.filter(voicemail_id=vm.pk).update(reason={}, distance_km=None)
@@ -475,6 +481,7 @@ def purge(now: datetime | None = None) -> PurgeReport:
             audit.record(actor=actor, action=audit.PURGED_METADATA,
                          detail={"calls": report.calls,
                                  "days": cfg.RELAIS_RETENTION_METADATA_DAYS})
+    report.more = batch in (report.audio, report.transcripts, report.metadata)
     report.files = delete_pending_files()
     if report.audio or report.transcripts or report.metadata or report.calls:
         logger.info("retention purge: %s", report)

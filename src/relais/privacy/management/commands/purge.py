@@ -12,7 +12,14 @@ class Command(BaseCommand):
             "métadonnées de routage et numéros (RELAIS_RETENTION_METADATA_DAYS).")
 
     def handle(self, *args, **options):
-        report = services.purge()
+        total = services.PurgeReport()
+        while True:
+            report = services.purge()
+            for name in ("audio", "transcripts", "metadata", "calls", "files"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            if not report.more:
+                break
+        report = total
         self.stdout.write(
             f"Conservation : audio {settings.RELAIS_RETENTION_AUDIO_DAYS} j, transcriptions "
             f"{settings.RELAIS_RETENTION_TRANSCRIPT_DAYS} j, métadonnées "
