@@ -337,6 +337,7 @@ RELAIS_SMS_FROM = env.str("RELAIS_SMS_FROM", default="Relais")
 RELAIS_OTP_TTL_SECONDS = env.int("RELAIS_OTP_TTL_SECONDS", default=600)
 RELAIS_OTP_MAX_ATTEMPTS = env.int("RELAIS_OTP_MAX_ATTEMPTS", default=5)
 RELAIS_OTP_MAX_SENDS_PER_HOUR = env.int("RELAIS_OTP_MAX_SENDS_PER_HOUR", default=3)
+RELAIS_OTP_MAX_SENDS_PER_DAY = env.int("RELAIS_OTP_MAX_SENDS_PER_DAY", default=6)
 RELAIS_PORTAL_SESSION_SECONDS = env.int("RELAIS_PORTAL_SESSION_SECONDS", default=1800)
 
 # --- Demo ---------------------------------------------------------------------------------

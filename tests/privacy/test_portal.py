@@ -134,8 +134,14 @@ def test_codes_per_reference_and_number_are_limited_per_hour(client, shared_mess
     assert codes == [302] * limit + [400]
     # An hour later the caller may ask again.
     later = timezone.now() + timedelta(hours=1, seconds=1)
-    services.request_code(vm.reference, CALLER_FR, now=later)
-    assert sms_count() == limit + 1
+    for _ in range(settings.RELAIS_OTP_MAX_SENDS_PER_DAY - limit):
+        services.request_code(vm.reference, CALLER_FR, now=later)
+    assert sms_count() == settings.RELAIS_OTP_MAX_SENDS_PER_DAY
+    # …up to the daily cap, which bounds guessing over weeks.
+    with pytest.raises(services.PortalError, match="aujourd'hui"):
+        services.request_code(vm.reference, CALLER_FR, now=later + timedelta(hours=2))
+    services.request_code(vm.reference, CALLER_FR, now=later + timedelta(days=1))
+    assert sms_count() == settings.RELAIS_OTP_MAX_SENDS_PER_DAY + 1
 
 
 def test_the_verified_session_opens_only_its_own_message_and_expires(client, shared_message,

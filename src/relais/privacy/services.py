@@ -91,10 +91,16 @@ def request_code(reference: str, number: str, now: datetime | None = None) -> Po
     reference, e164 = clean_reference(reference), clean_number(number)
     now = now or timezone.now()
     key = _key(reference, e164)
-    recent = PortalChallenge.objects.filter(key=key, created_at__gt=now - timedelta(hours=1))
-    if recent.count() >= settings.RELAIS_OTP_MAX_SENDS_PER_HOUR:
+    asked = PortalChallenge.objects.filter(key=key)
+    if asked.filter(created_at__gt=now - timedelta(hours=1)).count() >= \
+            settings.RELAIS_OTP_MAX_SENDS_PER_HOUR:
         raise PortalError("Trop de demandes de code pour cette référence et ce numéro. "
                           "Réessayez dans une heure.", "throttled")
+    # A daily cap too: it bounds guessing over weeks (5 tries × 6 codes a day).
+    if asked.filter(created_at__gt=now - timedelta(days=1)).count() >= \
+            settings.RELAIS_OTP_MAX_SENDS_PER_DAY:
+        raise PortalError("Trop de demandes de code aujourd'hui pour cette référence et ce "
+                          "numéro. Réessayez demain.", "throttled")
     voicemail = (Voicemail.objects.filter(reference=reference, caller_e164=e164)
                  .exclude(status=Voicemail.Status.ERASED).first())
     code = f"{secrets.randbelow(10 ** OTP_LENGTH):0{OTP_LENGTH}d}"
