@@ -312,6 +312,13 @@ RELAIS_ROUTING_MAX_RECIPIENTS = env.int("RELAIS_ROUTING_MAX_RECIPIENTS", default
 RELAIS_SHARE_CONFIDENCE_THRESHOLD = env.float("RELAIS_SHARE_CONFIDENCE_THRESHOLD", default=0.8)
 RELAIS_UNLOCK_CAP = env.int("RELAIS_UNLOCK_CAP", default=3)
 RELAIS_UNLOCK_COST = env.int("RELAIS_UNLOCK_COST", default=1)
+# Buying credits with Stripe Checkout (off unless STRIPE_SECRET_KEY is set): one pack is
+# RELAIS_CREDIT_PACK_CREDITS credits for RELAIS_CREDIT_PACK_PRICE_CENTS (EUR, tax included).
+# The webhook (/credits/stripe/webhook/) needs STRIPE_WEBHOOK_SECRET (whsec_…).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+RELAIS_CREDIT_PACK_CREDITS = env.int("RELAIS_CREDIT_PACK_CREDITS", default=10)
+RELAIS_CREDIT_PACK_PRICE_CENTS = env.int("RELAIS_CREDIT_PACK_PRICE_CENTS", default=1000)
 RELAIS_LINK_MAX_AGE_DAYS = env.int("RELAIS_LINK_MAX_AGE_DAYS", default=14)
 # Notification emails: attempts before "failed" (with the pipeline's capped backoff,
 # 60 attempts ≈ 2½ days of SMTP outage), the lease of one send, the daily digest hour.

@@ -90,3 +90,45 @@ def test_one_credit_cannot_pay_two_unlocks_at_once(settings):
                if isinstance(r, services.UnlockRefused)), results
     assert services.balance(pro) == 0
     assert CreditEntry.objects.filter(kind="unlock").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_display_and_a_refund_never_both_happen(settings):
+    """The caller withdraws while the professional opens the number: either the number
+    was shown (no refund) or the unlock was refunded (the number is refused)."""
+    from relais.privacy import audit
+
+    settings.RELAIS_UNLOCK_COST = 1
+    operator = get_user_model().objects.create_superuser("ops", "ops@example.fr", "x-42-y-42")
+    outcomes = set()
+    for i in range(6):
+        called = f.listing(*offset(*NANTES, 0, 300 * i), ["plombier"])
+        f.listing(*offset(*NANTES, 2, 300 * i), ["plombier"])
+        vm = f.voicemail(called)
+        routing.route_voicemail(vm)
+        d = Delivery.objects.select_related("listing__professional__user").get(
+            voicemail=vm, kind="shared")
+        user = d.listing.professional.user
+        services.grant(d.listing.professional, 1, by=operator)
+        item = services.unlock(d, user)
+
+        def withdraw(vm=vm):
+            routing.revoke_shared(vm, "retrait")
+            return services.refund_unshown(vm, reason="retrait")
+
+        shown, refunded = race([
+            lambda item=item, d=d, user=user: services.reveal(
+                item, audit.Actor.professional(user, d.listing)),
+            withdraw,
+        ])
+        item.refresh_from_db()
+        if isinstance(shown, str):  # displayed first: kept, not refunded
+            assert refunded == 0 and item.shown_at and item.refunded_at is None
+            assert services.balance(d.listing.professional) == 0
+            outcomes.add("shown")
+        else:
+            assert isinstance(shown, services.UnlockRefused), shown
+            assert refunded == 1 and item.shown_at is None and item.refunded_at
+            assert services.balance(d.listing.professional) == 1
+            outcomes.add("refunded")
+    assert outcomes  # each round ended in exactly one consistent state

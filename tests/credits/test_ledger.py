@@ -52,9 +52,9 @@ def test_grant_refuses_what_is_not_a_positive_integer(operator, amount):
 
 def test_a_purchase_is_credited_once_per_external_id():
     pro = f.professional()
-    first = services.purchase(pro, 10, external_id="evt_123", note="Stripe")
-    again = services.purchase(pro, 10, external_id="evt_123", note="Stripe")
-    assert first.pk == again.pk
+    first, created = services.purchase(pro, 10, external_id="evt_123", note="Stripe")
+    again, created_again = services.purchase(pro, 10, external_id="evt_123", note="Stripe")
+    assert first.pk == again.pk and created and not created_again
     assert services.balance(pro) == 10
     assert first.kind == CreditEntry.Kind.PURCHASE
 
@@ -81,3 +81,5 @@ def test_the_operator_grants_credits_in_the_admin(client, operator):
                        {"post": "yes"}).status_code == 403
     assert client.get("/admin/credits/creditentry/").status_code == 200
     assert client.get("/admin/credits/unlock/").status_code == 200
+    listing = client.get("/admin/pros/professional/").content.decode()
+    assert '<td class="field-credit_balance">7</td>' in listing

@@ -141,6 +141,7 @@ def test_unlock_from_the_message_page(client, world, operator):
     shared = world["shared"]
     pro = world["b"].professional
     login(client, world["b"])
+    assert "numéro débloqué" not in body(client.get("/pro/"))
     # Without credits: refused, clear message, nothing charged.
     page = body(client.post(f"/pro/messages/{shared.pk}/debloquer/", follow=True))
     assert "Crédits insuffisants" in page and CALLER_FR not in page
@@ -156,6 +157,7 @@ def test_unlock_from_the_message_page(client, world, operator):
     page = body(client.post(f"/pro/messages/{shared.pk}/debloquer/", follow=True))
     assert "déjà débloqué" in page and credits.balance(pro) == 2
     assert CreditEntry.objects.filter(kind="unlock").count() == 1
+    assert "numéro débloqué" in body(client.get("/pro/"))
     # The ledger page shows the debit.
     ledger = body(client.get("/pro/credits/"))
     assert "Solde : <strong>2</strong> crédits" in ledger and "-1" in ledger and "+3" in ledger
@@ -275,3 +277,33 @@ def test_the_signed_link_page_offers_the_space_to_its_logged_in_owner(client, wo
     login(client, world["a"])
     page = body(client.get(url))
     assert f'href="/pro/messages/{own.pk}/"' in page
+
+
+def test_the_inbox_costs_the_same_queries_for_3_or_20_rows(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a = f.listing(*NANTES, ["plombier"])
+    login(client, a)
+
+    def add(n):
+        for _ in range(n):
+            vm = f.voicemail(a, consent="private", audio=False)
+            routing.route_voicemail(vm)
+
+    add(3)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/pro/").status_code == 200
+    add(17)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/pro/").status_code == 200
+    assert len(many) == len(few), [q["sql"] for q in many]
+
+
+def test_an_account_without_professional_profile_sees_nothing(client, world, operator):
+    client.force_login(operator)
+    assert "pas un compte professionnel" in body(client.get("/pro/"))
+    assert client.get("/pro/credits/").status_code == 200
+    assert client.get(f"/pro/messages/{world['own'].pk}/").status_code == 404
+    assert client.get(f"/r/message/{world['own'].pk}/audio").status_code == 404
+    assert not AuditEvent.objects.exists()

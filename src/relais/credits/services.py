@@ -90,23 +90,25 @@ def grant(professional, amount: int, *, by, note: str = "") -> CreditEntry:
     )
 
 
-def purchase(professional, amount: int, *, external_id: str, note: str = "") -> CreditEntry:
+def purchase(professional, amount: int, *, external_id: str,
+             note: str = "") -> tuple[CreditEntry, bool]:
     """Credits bought (e.g. a paid Stripe Checkout session), once per ``external_id``.
 
-    Idempotent: a second call with the same ``external_id`` returns the first entry.
+    Idempotent: returns ``(entry, created)``; a second call with the same ``external_id``
+    returns the first entry and ``False`` (the unique column settles concurrent calls).
     """
     _positive(amount)
     existing = CreditEntry.objects.filter(external_id=external_id).first()
     if existing is not None:
-        return existing
+        return existing, False
     try:
         with transaction.atomic():
             return CreditEntry.objects.create(
                 professional=professional, amount=amount, kind=CreditEntry.Kind.PURCHASE,
                 external_id=external_id, note=note[:255],
-            )
-    except IntegrityError:  # the same event credited concurrently
-        return CreditEntry.objects.get(external_id=external_id)
+            ), True
+    except IntegrityError:  # the same payment credited concurrently
+        return CreditEntry.objects.get(external_id=external_id), False
 
 
 @dataclass(frozen=True)

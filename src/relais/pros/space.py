@@ -15,11 +15,13 @@ number); a shared request shows only the redacted text and the bleeped extract, 
 caller's number only once unlocked (:mod:`relais.credits`).
 """
 
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.utils import timezone
 
 from relais.calls.numbers import format_fr
 from relais.credits import services as credits
+from relais.credits.models import Unlock
 from relais.privacy import audit
 from relais.routing.models import Delivery
 from relais.routing.services import deliveries_for
@@ -40,6 +42,8 @@ def inbox(professional, which: str = ""):
     """The professional's deliveries, newest first; ``which`` is ``NEW``, ``HANDLED`` or ''."""
     qs = deliveries_for(professional).select_related(
         "voicemail__metier", "listing__establishment").order_by("-created_at", "rank")
+    qs = qs.annotate(unlocked=Exists(Unlock.objects.filter(delivery=OuterRef("pk"),
+                                                           refunded_at__isnull=True)))
     if which == NEW:
         qs = qs.filter(handled_at__isnull=True)
     elif which == HANDLED:
@@ -109,9 +113,23 @@ def read_message(delivery: Delivery, user) -> dict:
     return data
 
 
+def purchase_offer() -> dict | None:
+    """The Stripe pack on offer, or None when buying online is not enabled."""
+    from django.conf import settings
+
+    from relais.credits import stripe_checkout
+
+    if not stripe_checkout.enabled():
+        return None
+    return {"credits": settings.RELAIS_CREDIT_PACK_CREDITS,
+            "price": f"{settings.RELAIS_CREDIT_PACK_PRICE_CENTS / 100:.2f}".replace(".", ","),
+            "max": stripe_checkout.MAX_PACKS}
+
+
 def ledger_page_data(professional) -> dict:
-    return {"balance": credits.balance(professional),
-            "entries": credits.history(professional).select_related("unlock"),
-            "cost": credits.cost(), "cap": credits.cap()}
+    return {"balance": credits.balance(professional) if professional else 0,
+            "entries": (credits.history(professional).select_related("unlock")
+                        if professional else []),
+            "cost": credits.cost(), "cap": credits.cap(), "purchase": purchase_offer()}
 
 

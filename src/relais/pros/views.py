@@ -183,14 +183,14 @@ def mark(request, delivery_id):
 def unlock(request, delivery_id):
     delivery = _delivery(request, delivery_id)
     try:
-        credits.unlock(delivery, request.user)
+        item = credits.unlock(delivery, request.user)
     except credits.AlreadyUnlocked as already:
         messages.info(request, already.message)
     except credits.UnlockRefused as refused:
         messages.error(request, refused.message)
     else:
         messages.success(request, _("Numéro débloqué : %(n)d crédit(s) débité(s).")
-                         % {"n": credits.cost()})
+                         % {"n": item.cost})
     return _back(delivery)
 
 
@@ -228,8 +228,10 @@ def report(request, delivery_id):
 @login_required
 def credits_page(request):
     professional = space.professional_of(request.user)
-    data = space.ledger_page_data(professional) if professional else {
-        "balance": 0, "entries": [], "cost": credits.cost(), "cap": credits.cap()}
+    data = space.ledger_page_data(professional)
+    if request.GET.get("paiement") == "ok":
+        messages.success(request, _("Paiement reçu : vos crédits apparaissent dès que Stripe "
+                                    "l'a confirmé (quelques secondes)."))
     page = Paginator(data["entries"], 50).get_page(request.GET.get("page"))
     return render(request, "pros/credits.html", {**data, "page": page,
                                                  "professional": professional})
