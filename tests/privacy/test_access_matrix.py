@@ -45,6 +45,7 @@ MATRIX = {
     "link_forged":      (403,   403,   403,   403,   403,   403,   403,   403),
     "link_expired":     (410,   410,   410,   410,   410,   410,   410,   410),
     "link_revoked":     (410,   410,   410,   403,   403,   403,   410,   410),
+    "provider_recording": (401, 401,   401,   401,   401,   401,   401,   401),
     "owner_audio":      (302,   302,   302,   SHOW,  404,   404,   404,   404),
     "owner_extract_b":  (302,   302,   302,   404,   SHOW,  404,   404,   404),
     "owner_audio_b":    (302,   302,   302,   404,   404,   404,   404,   404),
@@ -115,6 +116,9 @@ def world(client, shared_message):
                                               salt="not-the-link-salt") + "/",
         "link_expired": links.path(own, issued_at=time.time() - 15 * 86400),
         "link_revoked": links.path(far),
+        # The local phone's provider (demo only): its recordings need the account's Basic
+        # auth, like Twilio's REST API; no session of any kind opens them.
+        "provider_recording": reverse("calls:local_recording", args=["RE" + "a" * 32]),
         "owner_audio": reverse("routing:owner_media", args=[own.pk, "audio"]),
         "owner_extract_b": reverse("routing:owner_media", args=[near.pk, "extract"]),
         "owner_audio_b": reverse("routing:owner_media", args=[near.pk, "audio"]),
@@ -185,3 +189,73 @@ def test_identifiers_in_urls_are_not_guessable(world):
     # Signed links: the delivery id inside is useless without the signature.
     token = urls["link_own"].split("/")[2]
     assert len(token) > 40 and ":" in token
+
+
+# Every named URL outside the admin is either in the matrix above or listed here with
+# the reason it exposes no message, recording, transcript, number or ledger by GET. A new
+# URL fails this test until someone decides which.
+MATRIX_URL_NAMES = {
+    "routing:delivery", "routing:media", "routing:owner_media", "calls:local_recording",
+    "pros:inbox", "pros:message", "calls_pages:call_log", "pros:credits",
+    "privacy:message", "privacy:audio",
+}
+NOT_EXPOSING = {
+    # Public directory: establishments (companies), no caller data.
+    "directory:home", "directory:search", "directory:listing", "directory:api-establishment",
+    "directory:api-search", "directory:api-openapi",
+    # Accounts and listings of the professional themself.
+    "pros:login", "pros:logout", "pros:signup", "pros:resend-verification", "pros:verify",
+    "pros:listings", "pros:claim", "pros:listing-settings",
+    # POST actions on one's own delivery (refused with 404 otherwise: tests/pros).
+    "pros:mark", "pros:unlock", "pros:feedback", "pros:report",
+    # Provider webhooks (signed by the provider) and the greeting prompts.
+    "calls:voice", "calls:dial", "calls:record", "calls:gather", "calls:recording_status",
+    "calls:status", "calls:prompt",
+    # Portal forms and POST actions on the session's own message (tests/privacy).
+    "privacy:start", "privacy:code", "privacy:withdraw", "privacy:erase", "privacy:leave",
+    # Credits purchase and the payment provider's webhook (no message data).
+    "credits:buy", "credits:stripe-webhook",
+}
+# Demo pages show what the demo sends (emails, SMS codes): 404 unless RELAIS_DEMO.
+DEMO_ONLY = {"calls_pages:demo_phone": "/demo/telephone/",
+             "core:outbox": "/demo/boite-d-envoi/"}
+
+
+def _url_names():
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, ns=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if p.namespace == "admin":
+                    continue
+                yield from walk(p.url_patterns, f"{ns}{p.namespace}:" if p.namespace else ns)
+            else:
+                yield ns + (p.name or str(p.pattern))
+
+    return set(walk(get_resolver().url_patterns))
+
+
+def test_every_url_is_classified():
+    names = _url_names()
+    classified = MATRIX_URL_NAMES | (NOT_EXPOSING & names) | set(DEMO_ONLY)
+    assert names - classified == set(), "classify these URLs in the access matrix"
+    assert MATRIX_URL_NAMES <= names
+
+
+def test_demo_pages_do_not_exist_in_production(client, settings):
+    settings.RELAIS_DEMO = False
+    for url in DEMO_ONLY.values():
+        assert client.get(url).status_code == 404, url
+
+
+def test_every_admin_page_needs_a_staff_account(client, world):
+    from django.contrib import admin
+
+    _vm, _urls, _markers, clients = world
+    for model in admin.site._registry:
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        for role in ("anonymous", "caller", "pro_a"):
+            response = clients[role].get(url)
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], (
+                url, role)
