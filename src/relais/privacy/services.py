@@ -33,7 +33,7 @@ from relais.routing import services as routing
 from relais.routing.models import Delivery
 from relais.voicemail.models import REFERENCE_LENGTH, Voicemail
 
-from . import audit
+from . import audit, provider
 from .models import Erasure, PendingFileDeletion, PortalChallenge
 
 logger = logging.getLogger(__name__)
@@ -317,13 +317,14 @@ def duration_bucket(seconds: float | None) -> str:
     return "≥ 2 min"
 
 
-def _queue_files(vm: Voicemail, reason: str, names=("audio", "extract")) -> list[str]:
-    queued = []
-    for name in names:
-        stored = getattr(vm, name).name
-        if stored:
-            PendingFileDeletion.objects.create(name=stored, reason=reason, voicemail_id=vm.pk)
-            queued.append(stored)
+def _queue_files(vm: Voicemail, reason: str) -> list[str]:
+    """Queue the stored recording and extract, and the provider's copy of the recording."""
+    queued = [f.name for f in (vm.audio, vm.extract) if f.name]
+    at_provider = provider.queue_name(vm)
+    if at_provider and not PendingFileDeletion.objects.filter(name=at_provider).exists():
+        queued.append(at_provider)
+    for name in queued:
+        PendingFileDeletion.objects.create(name=name, reason=reason, voicemail_id=vm.pk)
     return queued
 
 
@@ -335,9 +336,12 @@ def delete_pending_files(voicemail_id=None) -> int:
     done = 0
     for row in list(rows):
         try:
-            default_storage.delete(row.name)
-        except Exception:  # the storage is down: the row stays, the next run retries
-            logger.exception("could not delete stored file %s", row.name)
+            if provider.is_provider_name(row.name):
+                provider.delete(row.name)
+            else:
+                default_storage.delete(row.name)
+        except Exception:  # storage or provider down: the row stays, the next run retries
+            logger.exception("could not delete %s", row.name)
             continue
         PendingFileDeletion.objects.filter(pk=row.pk).delete()
         done += 1
