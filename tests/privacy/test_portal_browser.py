@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import sync_playwright
 
@@ -43,6 +44,9 @@ def browser(monkeypatch):
         b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield b
         b.close()
+        # The ORM calls made while Playwright's loop ran opened their own connection
+        # (Django keys connections by async context): close it before the loop ends.
+        connections.close_all()
 
 
 def open_page(browser, errors):
