@@ -131,3 +131,15 @@ def test_the_job_purges_in_batches_and_the_command_until_done(settings, capsys):
     call_command("purge")
     assert "3 enregistrement(s)" in capsys.readouterr().out
     assert not any(Voicemail.objects.get(pk=vm.pk).audio for vm in old)
+
+
+def test_portal_codes_are_deleted_after_two_days():
+    from relais.privacy.models import PortalChallenge
+
+    now = timezone.now()
+    old = services.request_code("12345678", "06 12 34 56 78",
+                                now=now - timedelta(days=2, seconds=1))
+    new = services.request_code("12345678", "06 12 34 56 78", now=now - timedelta(days=1))
+    assert services.purge().codes == 1
+    assert list(PortalChallenge.objects.values_list("pk", flat=True)) == [new.pk]
+    assert not PortalChallenge.objects.filter(pk=old.pk).exists()

@@ -352,7 +352,6 @@ def delete_pending_files(voicemail_id=None) -> int:
 class ErasureResult:
     already: bool
     message: str
-    files_deleted: int = 0
 
 
 def erase(voicemail: Voicemail, *, actor: audit.Actor | None = None,
@@ -415,6 +414,7 @@ class PurgeReport:
     metadata: int = 0
     calls: int = 0
     files: int = 0
+    codes: int = 0
     more: bool = False
 
     def __str__(self) -> str:
@@ -435,7 +435,8 @@ def purge(now: datetime | None = None, batch: int | None = None) -> PurgeReport:
     - transcripts, words, redacted text, understanding reasons older than
       ``RELAIS_RETENTION_TRANSCRIPT_DAYS``: emptied;
     - routing metadata older than ``RELAIS_RETENTION_METADATA_DAYS``: the caller's number
-      (message and call), the deliveries' reasons and distances: emptied.
+      (message and call), the deliveries' reasons and distances: emptied;
+    - portal codes older than two days (kept that long for the daily limit): deleted.
 
     At most ``batch`` (``RELAIS_PURGE_BATCH``) messages of each kind per run, so the
     periodic job never holds a worker for long; ``report.more`` says whether some were
@@ -491,6 +492,9 @@ def purge(now: datetime | None = None, batch: int | None = None) -> PurgeReport:
             audit.record(actor=actor, action=audit.PURGED_METADATA,
                          detail={"calls": report.calls,
                                  "days": cfg.RELAIS_RETENTION_METADATA_DAYS})
+    # Portal codes are only needed for the daily limit: two days, then gone.
+    report.codes, _ = PortalChallenge.objects.filter(
+        created_at__lt=now - timedelta(days=2)).delete()
     report.more = batch in (report.audio, report.transcripts, report.metadata)
     report.files = delete_pending_files()
     if report.audio or report.transcripts or report.metadata or report.calls:
