@@ -51,7 +51,7 @@ def browser(monkeypatch):
 
 def open_page(browser, errors):
     # A phone-sized window: the portal is mobile first.
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="fr-FR")
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     return page
 
