@@ -205,3 +205,21 @@ def test_the_pipeline_never_writes_back_into_an_erased_message(settings):
     vm.refresh_from_db()
     assert (vm.transcript, vm.redacted_text, vm.reasons, vm.extract.name) == ("", "", [], "")
     assert not [p for p in Path(default_storage.path("recordings")).rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("action", ["withdraw", "erase"])
+def test_a_message_waiting_for_moderation_leaves_the_queue(shared_message, action):
+    from relais.routing.models import ModerationItem, RoutingDecision
+
+    vm, _, _ = shared_message
+    RoutingDecision.objects.filter(voicemail=vm).update(moderation="pending")
+    assert ModerationItem.objects.filter(moderation="pending").count() == 1
+    if action == "withdraw":
+        services.withdraw_sharing(vm)
+    else:
+        services.erase(vm)
+    decision = RoutingDecision.objects.get(voicemail=vm)
+    assert (decision.moderation, decision.outcome) == ("rejected", "own_only")
+    assert decision.reasons[-1]["code"] == ("consent_withdrawn" if action == "withdraw"
+                                            else "erased")
+    assert not ModerationItem.objects.filter(moderation="pending").exists()

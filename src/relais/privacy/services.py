@@ -30,7 +30,7 @@ from relais.calls import numbers
 from relais.calls.models import Call
 from relais.core import sms
 from relais.routing import services as routing
-from relais.routing.models import Delivery
+from relais.routing.models import Delivery, RoutingDecision
 from relais.voicemail.models import REFERENCE_LENGTH, Voicemail
 
 from . import audit, provider
@@ -259,6 +259,20 @@ def refund_unshown_unlocks(voicemail: Voicemail, *, reason: str, actor) -> int:
 # --- Withdrawal ------------------------------------------------------------------------------
 
 
+def _close_moderation(vm: Voicemail, code: str, text: str) -> int:
+    """A message waiting for an operator's decision leaves the queue: nothing to share."""
+    closed = 0
+    for row in RoutingDecision.objects.select_for_update().filter(
+            voicemail=vm, moderation=RoutingDecision.Moderation.PENDING):
+        row.moderation = RoutingDecision.Moderation.REJECTED
+        row.outcome = RoutingDecision.Outcome.OWN_ONLY
+        row.reasons = [*row.reasons, {"code": code, "text": text}]
+        row.moderated_at = timezone.now()
+        row.save(update_fields=["moderation", "outcome", "reasons", "moderated_at"])
+        closed += 1
+    return closed
+
+
 @dataclass
 class Withdrawal:
     revoked: int
@@ -287,6 +301,7 @@ def withdraw_sharing(voicemail: Voicemail, *, actor: audit.Actor | None = None) 
                                                       updated_at=timezone.now())
         revoked = routing.revoke_shared(vm, reason, actor)
         refunded = refund_unshown_unlocks(vm, reason=reason, actor=actor)
+        _close_moderation(vm, "consent_withdrawn", reason)
         if revoked or refunded or not already:
             audit.record(actor=actor, action=audit.SHARING_WITHDRAWN, voicemail=vm,
                          detail={"revoked": revoked, "refunded": refunded})
@@ -376,6 +391,7 @@ def erase(voicemail: Voicemail, *, actor: audit.Actor | None = None,
             for d in deliveries:
                 routing.revoke_delivery(d, reason, actor)
             refunded = refund_unshown_unlocks(vm, reason=reason, actor=actor)
+            _close_moderation(vm, "erased", reason)
             Erasure.objects.create(
                 voicemail_id=vm.pk, requested_by=requested_by,
                 received_on=timezone.localdate(vm.created_at),
