@@ -330,6 +330,22 @@ RELAIS_DIGEST_HOUR = env.int("RELAIS_DIGEST_HOUR", default=18)  # local time (TI
 RELAIS_RETENTION_AUDIO_DAYS = env.int("RELAIS_RETENTION_AUDIO_DAYS", default=30)
 RELAIS_RETENTION_TRANSCRIPT_DAYS = env.int("RELAIS_RETENTION_TRANSCRIPT_DAYS", default=90)
 RELAIS_RETENTION_METADATA_DAYS = env.int("RELAIS_RETENTION_METADATA_DAYS", default=365)
+# Messages purged per kind and per run of the hourly job (relais purge loops until done).
+RELAIS_PURGE_BATCH = env.int("RELAIS_PURGE_BATCH", default=2000)
+
+# --- Caller portal (/appelant/) and SMS ----------------------------------------------------
+# "outbox": SMS kept in the development outbox (the embedded default, shown on the demo
+# outbox page); "twilio": sent through Twilio's API with TWILIO_ACCOUNT_SID/AUTH_TOKEN
+# from RELAIS_SMS_FROM (a number or an alphanumeric sender ID the account may use).
+RELAIS_SMS_BACKEND = env.str("RELAIS_SMS_BACKEND", default="outbox")
+if RELAIS_SMS_BACKEND not in ("outbox", "twilio"):
+    raise ImproperlyConfigured("RELAIS_SMS_BACKEND must be 'outbox' or 'twilio'.")
+RELAIS_SMS_FROM = env.str("RELAIS_SMS_FROM", default="Relais")
+RELAIS_OTP_TTL_SECONDS = env.int("RELAIS_OTP_TTL_SECONDS", default=600)
+RELAIS_OTP_MAX_ATTEMPTS = env.int("RELAIS_OTP_MAX_ATTEMPTS", default=5)
+RELAIS_OTP_MAX_SENDS_PER_HOUR = env.int("RELAIS_OTP_MAX_SENDS_PER_HOUR", default=3)
+RELAIS_OTP_MAX_SENDS_PER_DAY = env.int("RELAIS_OTP_MAX_SENDS_PER_DAY", default=6)
+RELAIS_PORTAL_SESSION_SECONDS = env.int("RELAIS_PORTAL_SESSION_SECONDS", default=1800)
 
 # --- Demo ---------------------------------------------------------------------------------
 # Shows the local phone, the email outbox and the SMS outbox pages.
