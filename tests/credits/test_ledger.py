@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from relais.core.models import AppendOnlyError
 from relais.credits import services
-from relais.credits.models import AppendOnlyError, CreditEntry
+from relais.credits.models import CreditEntry
 from tests.routing import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -14,23 +14,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from relais.core.models import AppendOnlyModel
 from relais.pros.models import Professional
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
-
-
-class AppendOnlyError(Exception):
-    """Raised when code tries to change or delete a ledger entry."""
-
-
-class CreditEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("the credits ledger is append-only")
-
-    def delete(self):
-        raise AppendOnlyError("the credits ledger is append-only")
-
-    _raw_delete = delete
 
 
 class Unlock(models.Model):
@@ -74,12 +61,11 @@ class Unlock(models.Model):
         return self.refunded_at is None
 
 
-class CreditEntry(models.Model):
+class CreditEntry(AppendOnlyModel):
     """One movement of a professional's credits; the balance is the sum of the entries.
 
-    Append-only in the application: ``save()`` refuses updates, ``delete()`` refuses, and
-    the queryset refuses bulk ``update()``/``delete()`` (the pattern of
-    :class:`relais.privacy.models.AuditEvent`). A correction is a new entry.
+    Append-only in the application (:class:`~relais.core.models.AppendOnlyModel`, like
+    the audit trail): a correction is a new entry.
     """
 
     class Kind(models.TextChoices):
@@ -104,8 +90,6 @@ class CreditEntry(models.Model):
     external_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
 
-    objects = CreditEntryQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["professional", "created_at"])]
@@ -117,11 +101,3 @@ class CreditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.professional_id} {self.amount:+d}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("the credits ledger is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("the credits ledger is append-only")

@@ -6,28 +6,16 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class AppendOnlyError(Exception):
-    """Raised when code tries to change or delete an audit event."""
+from relais.core.models import AppendOnlyModel
 
 
-class AuditQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("audit events are append-only")
-
-    def delete(self):
-        raise AppendOnlyError("audit events are append-only")
-
-    _raw_delete = delete
-
-
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """One read (or operator action) on personal data: who, what, when, through what.
 
-    Append-only in the application: ``save()`` refuses updates, ``delete()`` refuses,
-    and the queryset refuses bulk ``update()``/``delete()``. Identifiers of the message
-    and delivery are copied as plain values (no foreign keys), so the trail survives the
-    erasure of what it describes and no cascade ever rewrites it.
+    Append-only in the application (:class:`~relais.core.models.AppendOnlyModel`).
+    Identifiers of the message and delivery are copied as plain values (no foreign
+    keys), so the trail survives the erasure of what it describes and no cascade ever
+    rewrites it.
     """
 
     class ActorKind(models.TextChoices):
@@ -49,8 +37,6 @@ class AuditEvent(models.Model):
     delivery_id = models.UUIDField(null=True, blank=True, db_index=True)
     detail = models.JSONField(default=dict, blank=True)
 
-    objects = AuditQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("événement d'audit")
@@ -58,14 +44,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_kind} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("audit events are append-only")
 
 
 class PortalChallenge(models.Model):
