@@ -307,3 +307,25 @@ def test_an_account_without_professional_profile_sees_nothing(client, world, ope
     assert client.get(f"/pro/messages/{world['own'].pk}/").status_code == 404
     assert client.get(f"/r/message/{world['own'].pk}/audio").status_code == 404
     assert not AuditEvent.objects.exists()
+
+
+def test_shared_recipients_never_see_the_message_reference(client, world, operator):
+    """The reference plus the caller's number open the caller's portal: only the called
+    professional, who heard the caller, is shown it (page and email)."""
+    from relais.routing import notifications
+
+    reference = world["vm"].reference
+    credits.grant(world["b"].professional, 1, by=operator)
+    login(client, world["b"])
+    page = body(client.post(f"/pro/messages/{world['shared'].pk}/debloquer/", follow=True))
+    assert CALLER_FR in page and reference not in page
+    assert reference not in body(client.get("/pro/credits/"))
+    assert reference not in body(client.get("/pro/"))
+    shared_email = notifications.build_delivery_email(world["shared"])
+    assert reference not in shared_email.body
+    assert reference not in shared_email.alternatives[0][0]
+    assert reference not in shared_email.subject
+    own_email = notifications.build_delivery_email(world["own"])
+    assert reference in own_email.body
+    login(client, world["a"])
+    assert reference in body(client.get(f"/pro/messages/{world['own'].pk}/"))

@@ -147,6 +147,12 @@ def _professional_of(user) -> Professional | None:
     return Professional.objects.filter(user=user).first()
 
 
+def _note(item: Unlock) -> str:
+    # Never the message's reference: with the caller's number, it opens the caller's
+    # portal (by SMS to the caller); shared recipients are never shown it.
+    return f"Déblocage n° {item.pk}"
+
+
 def unlock(delivery: Delivery, user) -> Unlock:
     """``user``'s professional pays to see the caller's number of this shared request.
 
@@ -201,7 +207,7 @@ def unlock(delivery: Delivery, user) -> Unlock:
         if price:
             CreditEntry.objects.create(
                 professional=professional, amount=-price, kind=CreditEntry.Kind.UNLOCK,
-                unlock=item, created_by=user, note=f"Message {vm.reference}",
+                unlock=item, created_by=user, note=_note(item),
             )
         audit.record(actor=audit.Actor.professional(user, d.listing), action=UNLOCKED,
                      voicemail=vm, delivery=d, detail={"cost": price, "rank": taken + 1})
@@ -256,7 +262,7 @@ def refund_unshown(voicemail: Voicemail, *, reason: str, actor=None) -> int:
                     professional_id=item.professional_id, amount=item.cost,
                     kind=CreditEntry.Kind.REFUND, unlock=item,
                     created_by_id=actor.user_id,
-                    note=(f"Message {item.voicemail_reference} : {reason}")[:255],
+                    note=f"{_note(item)} : {reason}"[:255],
                 )
             audit.record(actor=actor, action=UNLOCK_REFUNDED, voicemail=voicemail,
                          delivery=None, detail={"unlock": item.pk, "cost": item.cost,
