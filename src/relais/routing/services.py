@@ -342,21 +342,26 @@ def record_feedback(delivery: Delivery, kind: str, comment: str = "",
     return feedback
 
 
-def feedback_examples(since=None) -> Iterator[dict]:
+def feedback_examples(since=None, reader: str = "feedback-export") -> Iterator[dict]:
     """Labelled examples for retraining the classifier, one dict per feedback.
 
     ``text`` is the redacted transcript (never the raw one). Labels correct the
     classifier: ``not_a_request`` → ``shareable: false`` (intent unknown);
     ``wrong_metier`` → ``not_metier`` is the predicted métier, ``metier`` the one the
     professional suggested (or null).
+
+    Each redacted transcript read leaves an audit row (a system read by ``reader``).
     """
     qs = Feedback.objects.select_related("delivery__voicemail").order_by("created_at", "pk")
     if since is not None:
         qs = qs.filter(created_at__gte=since)
+    actor = audit.Actor.system(reader)
     for fb in qs.iterator():
         vm = fb.delivery.voicemail
         if not vm.redacted_text:
             continue
+        audit.record(actor=actor, action=audit.READ_REDACTED, voicemail=vm,
+                     delivery=fb.delivery, detail={"via": reader, "feedback": fb.pk})
         example = {
             "id": f"feedback-{fb.pk}",
             "text": vm.redacted_text,
@@ -394,7 +399,7 @@ def feedback_training_rows(since=None) -> tuple[list[dict], list[str]]:
     from relais.voicemail.understanding.model import validate_example
 
     rows, skipped, seen = [], [], set()
-    for ex in feedback_examples(since):
+    for ex in feedback_examples(since, reader="feedback-retraining"):
         predicted = ex.get("predicted_intent") or ""
         if ex["feedback"] == Feedback.Kind.NOT_A_REQUEST:
             intent = predicted if predicted and predicted not in REQUEST_INTENTS else "other"
