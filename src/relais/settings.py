@@ -346,6 +346,10 @@ RELAIS_OTP_MAX_ATTEMPTS = env.int("RELAIS_OTP_MAX_ATTEMPTS", default=5)
 RELAIS_OTP_MAX_SENDS_PER_HOUR = env.int("RELAIS_OTP_MAX_SENDS_PER_HOUR", default=3)
 RELAIS_OTP_MAX_SENDS_PER_DAY = env.int("RELAIS_OTP_MAX_SENDS_PER_DAY", default=6)
 RELAIS_PORTAL_SESSION_SECONDS = env.int("RELAIS_PORTAL_SESSION_SECONDS", default=1800)
+# Code requests per client address per hour, whatever the reference (bounds one machine
+# trying many references; behind a proxy, REMOTE_ADDR must be the client's).
+RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS = env.int("RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS",
+                                                 default=20)
 
 # --- Demo ---------------------------------------------------------------------------------
 # Shows the local phone, the email outbox and the SMS outbox pages.

@@ -81,7 +81,7 @@ def world(client, shared_message):
     Voicemail.objects.filter(pk=vm.pk).update(call=call)
     pro_a, pro_b = own.listing.professional, near.listing.professional
     credits.grant(pro_b, 3, by=None)
-    credits.unlock(near, pro_b.user)
+    unlock = credits.unlock(near, pro_b.user)
     unrelated = f.listing(*offset(*NANTES, 300), ["electricien"], email="c@example.fr",
                           name="Électricité Ailleurs")
     pro_c = unrelated.professional
@@ -145,6 +145,11 @@ def world(client, shared_message):
     markers.update(
         pro_call_log=CALLER_FR, admin_call=CALLER, admin_calls=None,
         link_shared="évier",  # the redacted request: no reference, no number
+        # Shared recipients never see the reference: their message page shows the
+        # redacted request, their ledger the unlock of this delivery.
+        pro_message_shared="évier",
+        pro_credits=reverse("pros:message", args=[near.pk]),
+        admin_ledger=f"Déblocage n° {unlock.pk}",
         pro_inbox=tuple(str(d.pk) for d in (own, near, far)),  # rows carry delivery ids
     )
     return vm, urls, markers, clients

@@ -1,5 +1,6 @@
 """The caller portal: proving the reference and the number, then seeing the message."""
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -201,3 +202,23 @@ def test_an_sms_failure_gives_the_usual_answer_and_is_logged(client, shared_mess
     assert response.status_code == 302 and response["Location"] == CODE
     assert "could not be sent" in caplog.text
     assert not AuditEvent.objects.filter(action="portal.code_sent").exists()
+
+
+def test_code_requests_per_client_address_are_limited(client, shared_message, settings):
+    vm, _, _ = shared_message
+    settings.RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS = 3
+    here, elsewhere = (f"198.51.100.{secrets.randbelow(250) + 1}:{secrets.token_hex(4)}"
+                       for _ in range(2))  # addresses of this test only
+
+    def ask_from(address, reference):
+        return client.post(START, {"reference": reference, "number": CALLER_FR},
+                           REMOTE_ADDR=address)
+
+    for i in range(3):  # three wrong references
+        assert ask_from(here, str(10_000_000 + i)).status_code == 302
+    refused = ask_from(here, vm.reference)  # even the right pair, from this address
+    assert refused.status_code == 429
+    assert "Trop de demandes de code depuis cette connexion" in refused.content.decode()
+    assert sms_count() == 0 and PortalChallenge.objects.count() == 3
+    # Another address is not affected.
+    assert ask_from(elsewhere, vm.reference).status_code == 302 and sms_count() == 1

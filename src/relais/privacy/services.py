@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
@@ -79,6 +80,18 @@ def _key(reference: str, e164: str) -> str:
 def _code_hash(challenge_id, code: str) -> str:
     return salted_hmac("relais.privacy.otp", f"{challenge_id}|{code}",
                        algorithm="sha256").hexdigest()
+
+
+def address_allowed(address: str, now: datetime | None = None) -> bool:
+    """Count one code request from this client address; False past the hourly cap."""
+    now = now or timezone.now()
+    key = f"relais:portal-address:{address}:{now:%Y%m%d%H}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, count := 1, timeout=3600)
+    return count <= settings.RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS
 
 
 def request_code(reference: str, number: str, now: datetime | None = None) -> PortalChallenge:

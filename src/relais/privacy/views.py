@@ -56,6 +56,11 @@ def _required(view):
 def start(request):
     """Reference + number → a one-time code by SMS (same answer whether or not it matches)."""
     form = RequestForm(request.POST or None)
+    address = request.META.get("REMOTE_ADDR", "")
+    if request.method == "POST" and not services.address_allowed(address):
+        form.add_error(None, "Trop de demandes de code depuis cette connexion. "
+                             "Réessayez dans une heure.")
+        return _private(render(request, "privacy/start.html", {"form": form}, status=429))
     if request.method == "POST" and form.is_valid():
         try:
             challenge = services.request_code(form.cleaned_data["reference"],
