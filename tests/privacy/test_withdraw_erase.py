@@ -12,7 +12,8 @@ from relais.credits.models import CreditEntry, Unlock
 from relais.privacy import audit, services
 from relais.privacy.models import AuditEvent, Erasure, PendingFileDeletion
 from relais.routing import links
-from relais.routing.models import Delivery
+from relais.routing import services as routing
+from relais.routing.models import Delivery, Feedback
 from relais.voicemail.models import Voicemail
 from tests.privacy.conftest import last_code
 from tests.routing.factories import CALLER, CALLER_FR
@@ -92,6 +93,7 @@ def test_erasing_deletes_files_empties_fields_revokes_everything_and_keeps_a_tom
     Voicemail.objects.filter(pk=vm.pk).update(call=call, duration_seconds=42.0)
     vm.refresh_from_db()
     unlock_near = unlocked(near)
+    routing.record_feedback(near, "not_a_request", "Mme Bensaïd cherche un copain")
     files = [vm.audio.name, vm.extract.name]
     paths = [Path(default_storage.path(n)) for n in files]
     assert all(p.exists() for p in paths)
@@ -116,6 +118,7 @@ def test_erasing_deletes_files_empties_fields_revokes_everything_and_keeps_a_tom
         "revoked", "cancelled"}
     assert all(d.reason == {} and d.distance_km is None
                for d in Delivery.objects.filter(voicemail=vm))
+    assert Feedback.objects.get(delivery=near).comment == ""  # kept as a label only
     for d in (own, near, far):
         assert client.get(links.path(d)).status_code == 410
     assert client.get(reverse("privacy:audio")).status_code == 404

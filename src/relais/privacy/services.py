@@ -31,7 +31,7 @@ from relais.calls import numbers
 from relais.calls.models import Call
 from relais.core import sms
 from relais.routing import services as routing
-from relais.routing.models import Delivery, RoutingDecision
+from relais.routing.models import Delivery, Feedback, RoutingDecision
 from relais.voicemail.models import REFERENCE_LENGTH, Voicemail
 
 from . import audit, provider
@@ -419,6 +419,8 @@ def erase(voicemail: Voicemail, *, actor: audit.Actor | None = None,
             Voicemail.objects.filter(pk=vm.pk).update(
                 status=Voicemail.Status.ERASED, updated_at=timezone.now(), **PERSONAL_EMPTY)
             Delivery.objects.filter(voicemail=vm).update(reason={}, distance_km=None)
+            # What recipients wrote about it ("pas pour moi") may quote the caller.
+            Feedback.objects.filter(delivery__voicemail=vm).update(comment="")
             if vm.call_id:
                 Call.objects.filter(pk=vm.call_id).update(caller_e164="")
             audit.record(actor=actor, action=audit.ERASED, voicemail=vm,
