@@ -20,6 +20,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -150,17 +151,18 @@ def main() -> None:
     vm = voicemail(called)
     connection.close()
 
+    logs = [tempfile.TemporaryFile("w+") for _ in range(args.workers)]  # never a full pipe
     workers = [subprocess.Popen(
         [sys.executable, "-m", "relais.cli", "db_worker", "--queue-name", "notifications",
          "--no-schedule", "--no-startup-delay", "--interval", "0.1"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True,
-    ) for _ in range(args.workers)]
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=log,
+    ) for log in logs]
     try:
         time.sleep(8)  # the workers are up and idle (Django loaded, polling)
-        for w in workers:
+        for w, log in zip(workers, logs, strict=True):
             if w.poll() is not None:
-                sys.exit(f"worker exited: {w.stderr.read()[-2000:]}")
+                log.seek(0)
+                sys.exit(f"worker exited: {log.read()[-2000:]}")
         load = LoadSampler()
         t0 = time.time()
         with transaction.atomic():

@@ -80,8 +80,8 @@ def main() -> None:
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "relais.wsgi", "--bind",
          f"127.0.0.1:{port}", "--workers", str(args.workers), "--backlog", "2048"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True,
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # (a pipe nobody reads would block it once full)
     )
 
     def load(rate: float, duration: float) -> dict:
