@@ -183,6 +183,8 @@ def main() -> None:
     emails = sink.times[warm_emails:]
     vm = Voicemail.objects.get(reference=result["voicemail_reference"])
     steps = {}
+    first = vm.steps.order_by("position").first()
+    pipeline_began = first.enqueued_at.timestamp() if first and first.enqueued_at else None
     for s in vm.steps.order_by("position"):
         steps[s.name] = {
             "wait_s": round((s.started_at - s.enqueued_at).total_seconds(), 2)
@@ -202,6 +204,10 @@ def main() -> None:
         "call_s": round(hung_up - started, 2),
         "hangup_to_first_email_s": round(emails[0] - hung_up, 2) if emails else None,
         "hangup_to_last_email_s": round(emails[-1] - hung_up, 2) if emails else None,
+        # The pipeline starts when the recording is ready, while the caller still answers
+        # the consent question: from then to the last email.
+        "recording_to_last_email_s": round(emails[-1] - pipeline_began, 2)
+        if emails and pipeline_began else None,
         "steps": steps,
         "status": vm.status,
         "intent": vm.intent,

@@ -76,15 +76,18 @@ def main() -> None:
     vendor = connection.vendor
     connection.close()
 
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "relais.wsgi", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(args.workers), "--backlog", "2048"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,  # (a pipe nobody reads would block it once full)
-    )
+    def start_server() -> tuple[subprocess.Popen, int]:
+        port = free_port()
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "relais.wsgi", "--bind",
+             f"127.0.0.1:{port}", "--workers", str(args.workers), "--backlog", "2048"],
+            cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # (a pipe nobody reads would block it once full)
+        )
+        wait_http(f"http://127.0.0.1:{port}/api/v1/openapi.json")
+        return server, port
 
-    def load(rate: float, duration: float) -> dict:
+    def load(port: int, rate: float, duration: float) -> dict:
         out = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / "_open_loop.py"), "--port", str(port),
              "--rate", str(rate), "--duration", str(duration), "--paths", str(paths_file)],
@@ -92,12 +95,17 @@ def main() -> None:
         )
         return json.loads(out.stdout)
 
-    try:
-        wait_http(f"http://127.0.0.1:{port}/api/v1/openapi.json")
-        load(max(10.0, rates[0] / 4), 10)  # warm-up: imports, caches, database pages
-        for rate in rates:
+    for rate in rates:
+        # A fresh server for each rate: an overloaded run leaves its backlog of abandoned
+        # connections behind, which the next run would pay for.
+        server, port = start_server()
+        try:
+            load(port, min(20.0, rate / 4), 10)  # warm-up: imports, caches, database pages
             sampler = LoadSampler()
-            result = load(rate, args.duration)
+            cpu_before = workers_cpu_s(server.pid)
+            result = load(port, rate, args.duration)
+            served = result["statuses"].get("200", 0)
+            server_cpu = workers_cpu_s(server.pid) - cpu_before
             print(json.dumps({
                 "benchmark": "search_load",
                 "database": vendor,
@@ -106,14 +114,34 @@ def main() -> None:
                 "client": "benchmarks/_open_loop.py (asyncio, constant rate, other process)",
                 "import_s": import_s,
                 **result,
+                # CPU time of gunicorn's workers per answered request: what a request costs
+                # whatever else runs on the machine (2 cores ≈ 2000 / this requests/s).
+                "server_cpu_ms_per_request": round(1000 * server_cpu / served, 1)
+                if served else None,
                 "load_average": sampler.mean(),
             }), flush=True)
-    finally:
-        server.terminate()
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+def workers_cpu_s(master: int) -> float:
+    """User + system CPU seconds of a process's children (gunicorn's workers), Linux."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return 0.0
+    total = 0
+    for pid in children:
         try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
 
 
 if __name__ == "__main__":
