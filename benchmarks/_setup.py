@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -21,6 +22,7 @@ def prepare(database_url: str | None, keep: str | None = None) -> Path:
     """
     if keep:
         data_dir = Path(keep)
+        data_dir.mkdir(parents=True, exist_ok=True)
     else:
         data_dir = Path(tempfile.mkdtemp(prefix="relais-bench-directory-"))
         atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
@@ -54,3 +56,26 @@ def django_setup() -> None:
     import django
 
     django.setup()
+
+
+class LoadSampler:
+    """The machine's 1-minute load average, sampled every few seconds in a thread.
+
+    The machine is shared: each figure is reported with the load it was measured under.
+    """
+
+    def __init__(self, every: float = 5.0):
+        self.samples = [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.samples.append(os.getloadavg()[0])
+
+    def mean(self) -> float:
+        """Stops sampling; the mean of the samples so far."""
+        self._stop.set()
+        self.samples.append(os.getloadavg()[0])
+        return round(sum(self.samples) / len(self.samples), 2)

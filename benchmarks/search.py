@@ -48,7 +48,7 @@ def main() -> None:
     from django.test import Client
 
     from relais.directory.importer import import_sirene
-    from relais.directory.models import Commune, Establishment, NameToken
+    from relais.directory.models import Establishment
 
     started = time.perf_counter()
     imported = import_sirene(path, progress=False)
@@ -56,30 +56,7 @@ def main() -> None:
     path.unlink()
     claim_listings(300, args.seed)
 
-    rng = random.Random(args.seed)
-    communes = list(Commune.objects.exclude(code_insee__in=["75056", "69123", "13055"])
-                    .order_by("-population").values_list("name", "postal_codes", "latitude",
-                                                         "longitude")[:400])
-    weights = [1 / (i + 1) for i in range(len(communes))]
-    tokens = list(NameToken.objects.filter(token__regex=r"^[a-z]{4,}$")  # noqa: S106
-                  .values_list("token", flat=True).distinct()[:3000])
-
-    def query() -> dict:
-        name, postal, lat, lon = rng.choices(communes, weights)[0]
-        kind = rng.random()
-        if kind < 0.15:
-            return {"quoi": rng.choice(tokens), "ou": name}
-        q = {"quoi": rng.choice(TRADES)}
-        if kind < 0.65:
-            q["ou"] = name
-        elif kind < 0.80:
-            q["ou"] = rng.choice(postal.split())
-        else:
-            q["lat"] = f"{lat + rng.uniform(-0.05, 0.05):.5f}"
-            q["lon"] = f"{lon + rng.uniform(-0.05, 0.05):.5f}"
-        if rng.random() < 0.1:
-            q["page"] = str(rng.choice([2, 3]))
-        return q
+    query = query_maker(args.seed)
 
     client = Client(HTTP_HOST="127.0.0.1")
     for _ in range(30):  # warm caches (communes index, NAF labels, database pages)
@@ -109,6 +86,38 @@ def main() -> None:
         "max_ms": round(timings[-1], 1), "mean_ms": round(statistics.mean(timings), 1),
         "mean_results": round(statistics.mean(results), 1),
     }))
+
+
+def query_maker(seed: int):
+    """A function returning realistic search parameters, drawn with ``seed``."""
+    from relais.directory.models import Commune, NameToken
+
+    rng = random.Random(seed)
+    communes = list(Commune.objects.exclude(code_insee__in=["75056", "69123", "13055"])
+                    .order_by("-population").values_list("name", "postal_codes", "latitude",
+                                                         "longitude")[:400])
+    weights = [1 / (i + 1) for i in range(len(communes))]
+    tokens = list(NameToken.objects.filter(token__regex=r"^[a-z]{4,}$")  # noqa: S106
+                  .values_list("token", flat=True).distinct()[:3000])
+
+    def query() -> dict:
+        name, postal, lat, lon = rng.choices(communes, weights)[0]
+        kind = rng.random()
+        if kind < 0.15:
+            return {"quoi": rng.choice(tokens), "ou": name}
+        q = {"quoi": rng.choice(TRADES)}
+        if kind < 0.65:
+            q["ou"] = name
+        elif kind < 0.80:
+            q["ou"] = rng.choice(postal.split())
+        else:
+            q["lat"] = f"{lat + rng.uniform(-0.05, 0.05):.5f}"
+            q["lon"] = f"{lon + rng.uniform(-0.05, 0.05):.5f}"
+        if rng.random() < 0.1:
+            q["page"] = str(rng.choice([2, 3]))
+        return q
+
+    return query
 
 
 def claim_listings(count: int, seed: int) -> None:

@@ -103,3 +103,17 @@ def test_command_writes_a_zip_the_importer_reads(tmp_path):
     created = Establishment.objects.count()
     assert 400 < created < 500
     assert set(Establishment.objects.values_list("commune__departement", flat=True)) == {"94"}
+
+
+def test_sirens_keep_their_nine_digits_up_to_national_sizes(tmp_path):
+    """Past ≈ 4M rows the SIREN sequence used to overflow 8 digits (+ the Luhn digit), and
+    the importer rejected those rows: large files now take smaller steps between SIRENs."""
+    from relais.directory.generator import MAX_ROWS, SIREN_START, generate, max_siren_gap
+
+    assert max_siren_gap(1_000_000) == 40  # what small files always used: same output
+    for rows in (1_000, 1_000_000, 4_000_000, 10_000_000, 40_000_000, MAX_ROWS):
+        gap = max_siren_gap(rows)
+        # 88 % of the rows start a new SIREN, by a step drawn in [1, gap): mean gap / 2
+        assert SIREN_START + rows * 0.88 * gap / 2 < 100_000_000, rows
+    with pytest.raises(ValueError, match="at most"):
+        generate(tmp_path / "too-big.csv", MAX_ROWS + 1)

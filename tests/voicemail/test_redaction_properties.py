@@ -1,10 +1,12 @@
 """Properties of redaction and understanding on arbitrary text (hypothesis)."""
 
 import re
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from relais.voicemail import understanding
 from relais.voicemail.understanding import INTENTS, TOKENS, URGENCIES, redact, understand
 
 PHONE_LIKE = re.compile(r"0[1-9](?:[ .-]?[0-9]{2}){4}")
@@ -67,3 +69,120 @@ def test_understand_never_raises_and_is_valid(text):
     assert 0.0 <= u.confidence <= 1.0
     if u.shareable:
         assert u.intent == "quote_request" and u.metier is not None
+
+
+# --- Fuzzing at the edges (issue 7): size, junk, other languages, generated identities ---
+
+EDGE = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+junk = st.one_of(
+    st.binary(min_size=1, max_size=3000).map(lambda b: b.decode("latin-1")),
+    st.binary(min_size=1, max_size=3000).map(lambda b: b.decode("utf-8", "replace")),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs", "L"]), min_size=1,
+            max_size=2000),  # no letters at all: digits, symbols, controls, spaces
+    st.text(alphabet="ǂʘ⌘☃♞⟁ꙮ𝔛𓂀\x00\x07\ufeff\u200b", min_size=1, max_size=500),
+)
+LATIN = [  # the classifier also reads English: these only have to give a valid answer
+    "Hello, I would like to book a table for two tonight at eight, thank you.",
+    "Guten Tag, ich möchte meinen Termin am Dienstag absagen. Vielen Dank.",
+    "Buenos días, llamo por la factura del mes pasado, gracias.",
+]
+OTHER_SCRIPTS = [  # nothing it can read: never shareable
+    "您好，我想预约明天下午的时间，谢谢。",
+    "مرحبا، أريد تأكيد الموعد غدا، شكرا",
+    "Здравствуйте, перезвоните мне, пожалуйста.",
+    "こんにちは、明日の予約を確認したいです。",
+]
+
+
+def assert_valid(u) -> None:
+    assert u.intent in INTENTS
+    assert u.urgency in URGENCIES
+    assert 0.0 <= u.confidence <= 1.0
+    if u.shareable:
+        assert u.intent == "quote_request" and u.metier is not None
+
+
+@EDGE
+@given(junk)
+def test_junk_is_never_shareable(text):
+    u = understand(text)
+    assert_valid(u)
+    assert not u.shareable, text[:200]
+
+
+@EDGE
+@given(st.sampled_from(LATIN + OTHER_SCRIPTS), st.sampled_from(OTHER_SCRIPTS),
+       st.lists(words, max_size=12).map(" ".join))
+def test_other_languages_give_a_valid_answer(latin, other, noise):
+    assert_valid(understand(f"{latin} {noise}"))
+    u = understand(f"{other} {other}")
+    assert_valid(u)
+    assert not u.shareable
+
+
+@settings(max_examples=3, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(words, phones), min_size=5, max_size=30).map(" ".join),
+       st.sampled_from(["", "\x00", "🙂", "\ufeff"]))
+def test_a_100_kb_transcript_is_understood_and_redacted(sentence, sep):
+    unit = sentence + sep + " "
+    text = unit * (100_000 // len(unit) + 1)
+    assert len(text) >= 100_000
+    assert_valid(understand(text))
+    redacted = redact(text).text
+    assert not PHONE_LIKE.search(redacted)
+
+
+_SURE_FIRST_NAMES = sorted(
+    line.strip() for line in
+    (Path(understanding.__file__).resolve().parents[1] / "data" / "understanding" / "prenoms.txt")
+    .read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith(("#", "?"))
+)
+# Surnames made of syllables: not French words, towns or first names the lexicon knows.
+surnames = st.lists(st.sampled_from(["ker", "bou", "lan", "dri", "mon", "vel", "gar", "zin",
+                                     "tal", "pou", "ric", "don", "sau", "bel", "fon", "quet"]),
+                    min_size=2, max_size=4).map(lambda s: "".join(s).capitalize())
+emails = st.builds(
+    lambda user, sep, domain, tld: f"{user}{sep}{domain}.{tld}",
+    st.from_regex(r"\A[a-z][a-z0-9]{1,10}(?:[._-][a-z0-9]{1,8})?\Z"),
+    st.just("@"),
+    st.from_regex(r"\A[a-z][a-z0-9-]{1,12}[a-z0-9]\Z"),
+    st.sampled_from(["fr", "com", "net", "org", "eu", "io"]),
+)
+intros = st.sampled_from([
+    "Bonjour, je m'appelle {}.", "Bonjour, c'est {} à l'appareil.", "Ici {}, bonjour.",
+    "Oui bonjour, moi c'est {}, je vous appelle pour la fuite.",
+    "Bonjour Monsieur, de la part de {}, rappelez-moi.", "Madame {} à l'appareil.",
+])
+fillers = st.lists(words, max_size=12).map(" ".join)
+
+
+@EDGE
+@given(st.sampled_from(_SURE_FIRST_NAMES), surnames, intros, fillers, fillers)
+def test_generated_names_never_survive(first, last, intro, before, after):
+    full = f"{first} {last}" if "Madame" not in intro else last
+    text = f"{before} {intro.format(full)} {after}"
+    redacted = redact(text).text
+    for part in full.split():
+        assert not re.search(rf"\b{re.escape(part)}\b", redacted), (text, redacted)
+
+
+@EDGE
+@given(emails, fillers, fillers, st.sampled_from(["{}", "mon mail est {}", "écrivez à {} merci"]))
+def test_generated_emails_never_survive(address, before, after, form):
+    text = f"{before} {form.format(address)} {after}"
+    redacted = redact(text).text
+    assert address not in redacted and "@" not in redacted, (text, redacted)
+    assert address.split("@")[1] not in redacted, (text, redacted)  # the domain with its dot
+
+
+@EDGE
+@given(phones, st.sampled_from(["+33 ", "0033 ", "(0)", ""]), fillers, fillers)
+def test_generated_phone_numbers_in_any_form_never_survive(phone, prefix, before, after):
+    national = phone[1:] if prefix else phone
+    text = f"{before} rappelez-moi au {prefix}{national} {after}"
+    redacted = redact(text).text
+    digits = re.sub(r"\D", "", national)
+    assert digits not in re.sub(r"\D", "", redacted), (text, redacted)

@@ -136,9 +136,26 @@ class GenerateResult:
 class _State:
     """What carries from one chunk to the next: the SIREN sequence."""
 
-    def __init__(self):
-        self.siren_base = 30_000_000  # 8 digits before the Luhn digit
+    def __init__(self, rows: int = 0):
+        self.siren_base = SIREN_START  # 8 digits before the Luhn digit
         self.nic_base = 1
+        self.max_gap = max_siren_gap(rows)
+
+
+SIREN_START = 30_000_000
+MAX_ROWS = 75_000_000
+
+
+def max_siren_gap(rows: int) -> int:
+    """The largest step between two SIRENs (exclusive) for a file of ``rows`` rows.
+
+    SIRENs are 8 digits and a Luhn digit: from SIREN_START the sequence must stay below
+    10⁸ however many rows (88 % start a new SIREN, by mean gap ``max_gap / 2``). 40 for
+    files up to a few million rows (the output of a seed does not change), smaller for
+    national sizes (the full file has about 40M rows).
+    """
+    room = 100_000_000 - SIREN_START - 10_000_000  # a margin for the draws' spread
+    return int(min(40, max(2, 2 * room / (max(rows, 1) * 0.88))))
 
 
 def generate(
@@ -156,7 +173,9 @@ def generate(
     out = Path(out)
     rng = np.random.default_rng(seed)
     communes = _communes(frozenset(departements) if departements else None)
-    state = _State()
+    if rows > MAX_ROWS:
+        raise ValueError(f"at most {MAX_ROWS:,} rows (SIRENs have 9 digits)")
+    state = _State(rows)
     bar = tqdm(total=rows, unit="rows", unit_scale=True, desc="generate_sirene",
                disable=None if progress is None else not progress, leave=False)
     with bar, _open_out(out, rows) as stream:
@@ -202,7 +221,7 @@ def _chunk(rng, n: int, communes: _Communes, shares: Shares, state: _State):
 
     # --- identifiers: increasing SIRENs, some with several establishments -----------
     new_siren = rng.random(n) >= 0.12
-    gaps = rng.integers(1, 40, n) * new_siren
+    gaps = rng.integers(1, state.max_gap, n) * new_siren
     siren_base = state.siren_base + np.cumsum(gaps)
     inc = rng.integers(1, 4, n)
     inc[new_siren] = 0
