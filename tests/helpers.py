@@ -44,3 +44,53 @@ def start_relais(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
         env=env or relais_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, **kw,
     )
+
+
+# --- The task backend of the configuration under test (db or rq) -----------------------
+
+
+def rq_backend() -> bool:
+    from django.conf import settings
+
+    return settings.TASKS["default"]["BACKEND"].startswith("django_tasks_rq.")
+
+
+def drain() -> None:
+    """Run every task that is ready (and what they enqueue), in this process.
+
+    ``relais worker --batch``: db_worker's batch mode or rq_worker's burst mode.
+    """
+    from django.core.management import call_command
+
+    call_command("worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
+
+
+def make_deferred_tasks_due() -> None:
+    """Tasks enqueued with a run_after in the future become due now."""
+    from django.utils import timezone
+
+    if rq_backend():
+        import django_rq
+        from django.conf import settings
+        from rq.registry import ScheduledJobRegistry
+
+        for name in settings.RELAIS_QUEUES:
+            registry = ScheduledJobRegistry(queue=django_rq.get_queue(name))
+            ids = registry.get_job_ids()
+            if ids:
+                registry.connection.zadd(registry.key, dict.fromkeys(ids, 0))
+    else:
+        from django_tasks_db.models import DBTaskResult
+
+        DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+
+
+def task_count() -> int:
+    """How many tasks were ever enqueued (and not purged) on the backend."""
+    if rq_backend():
+        import django_rq
+
+        return len(django_rq.get_connection("default").keys("rq:job:*"))
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.count()

@@ -88,7 +88,7 @@ def provider(wav):
 
 
 def drain():
-    call_command("db_worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
+    call_command("worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
 
 
 def new_voicemail(url: str, n: int = 0) -> Voicemail:
