@@ -113,3 +113,25 @@ def production_services() -> None:
     if os.environ.get("RELAIS_STORAGE") == "s3" and not os.environ.get("AWS_S3_ENDPOINT_URL"):
         start_s3()
     os.environ["RELAIS_TEST_SERVICES_READY"] = "1"
+
+
+def assert_private_on_s3(fieldfile) -> None:
+    """The object behind ``fieldfile`` is private: its ACL grants nobody but the owner,
+    an unsigned request is refused, and only a signed (expiring) URL could read it."""
+    import urllib.error
+    import urllib.request
+
+    storage = fieldfile.storage
+    obj = storage.bucket.Object(storage._normalize_name(fieldfile.name))
+    grants = obj.Acl().grants
+    assert grants and all(g["Grantee"].get("Type") == "CanonicalUser" for g in grants), grants
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"], grants
+    url = fieldfile.url
+    assert "X-Amz-Signature=" in url or "Signature=" in url, url
+    unsigned = url.split("?", 1)[0]
+    try:
+        with urllib.request.urlopen(unsigned, timeout=10) as response:  # noqa: S310
+            status = response.status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    assert status == 403, f"an unsigned GET of a recording answered {status}"
