@@ -8,8 +8,8 @@ worker is the counterpart of ``relais db_worker`` and takes the same options:
 - at start it hands back pipeline steps left by dead workers, and a ticker thread runs
   the periodic jobs (relais.core.schedule; each job is claimed in the database, so any
   number of workers may tick);
-- RQ's scheduler runs inside the worker and moves delayed tasks (retries with backoff)
-  to their queue when they are due;
+- RQ's scheduler runs alongside the worker and moves delayed tasks (retries with
+  backoff) to their queue when they are due;
 - ``--batch`` processes everything that is ready, including what those tasks enqueue,
   then exits (RQ's burst mode): what the tests and one-off runs use.
 
@@ -68,6 +68,20 @@ def get_worker(queue_names: list[str], *, batch: bool, name: str):
     return worker_class(queues, connection=queues[0].connection, job_class=Job, name=name)
 
 
+def enqueue_due_scheduled(worker, queue_names: list[str]) -> None:
+    """Move the delayed tasks that are due to their queue (what --batch processes).
+
+    Done here rather than by RQ's burst-mode scheduler, which skips queues whose scheduler
+    lock another (or a just finished) worker holds; a task enqueued twice is harmless:
+    pipeline steps and notifications are claimed in the database before they run.
+    """
+    from rq.scheduler import RQScheduler
+
+    scheduler = RQScheduler(worker.queues, connection=worker.connection)
+    scheduler.prepare_registries(queue_names)
+    scheduler.enqueue_scheduled_jobs()
+
+
 class Command(BaseCommand):
     help = "Run the RQ task worker on every Relais queue (or --queue-name), with periodic jobs."
 
@@ -121,8 +135,11 @@ class Command(BaseCommand):
             threading.Thread(target=self._ticker, args=(stop,), daemon=True).start()
         if not _in_transaction():
             close_old_connections()
+        if batch:
+            enqueue_due_scheduled(worker, queue_names)
         try:
-            worker.work(burst=batch, with_scheduler=True, logging_level=level,
+            # The long-running worker runs RQ's scheduler (one per Redis, by lock).
+            worker.work(burst=batch, with_scheduler=not batch, logging_level=level,
                         max_jobs=options["max_tasks"])
         finally:
             stop.set()
