@@ -33,7 +33,7 @@ def wait_for(condition, seconds: float, what: str, worker):
         assert worker.poll() is None, worker.stdout.read()
         if time.monotonic() > deadline:
             worker.kill()
-            raise AssertionError(f"{what}: not after {seconds} s\n{worker.stdout.read()[-3000:]}")
+            raise AssertionError(f"{what}: not after {seconds} s\n{worker.stdout.read()[-12000:]}")
         time.sleep(0.2)
 
 
