@@ -8,8 +8,8 @@ worker is the counterpart of ``relais db_worker`` and takes the same options:
 - at start it hands back pipeline steps left by dead workers, and a ticker thread runs
   the periodic jobs (relais.core.schedule; each job is claimed in the database, so any
   number of workers may tick);
-- RQ's scheduler runs alongside the worker and moves delayed tasks (retries with
-  backoff) to their queue when they are due;
+- a scheduler thread moves delayed tasks (retries with backoff) to their queue when they
+  are due (one worker per queue does it at a time, by RQ's scheduler lock);
 - ``--batch`` processes everything that is ready, including what those tasks enqueue,
   then exits (RQ's burst mode): what the tests and one-off runs use.
 
@@ -20,6 +20,7 @@ restarted PostgreSQL costs one failed attempt at most, not a dead worker.
 """
 
 import argparse
+import logging
 import threading
 
 from django.conf import settings
@@ -33,6 +34,8 @@ from relais.core import schedule
 from relais.voicemail import pipeline
 
 TICK_SECONDS = 30
+
+logger = logging.getLogger(__name__)
 
 
 def _in_transaction() -> bool:
@@ -80,6 +83,29 @@ def enqueue_due_scheduled(worker, queue_names: list[str]) -> None:
     scheduler = RQScheduler(worker.queues, connection=worker.connection)
     scheduler.prepare_registries(queue_names)
     scheduler.enqueue_scheduled_jobs()
+
+
+def move_due_scheduled(worker, stop: threading.Event, interval: float = 1.0) -> None:
+    """RQ's scheduler, in a thread of the worker: every second, the worker holding the
+    queue's scheduler lock (RQ's own, expiring after a minute when its holder dies) moves
+    the delayed tasks that are due to their queue.
+
+    RQ's ``--with-scheduler`` forks a scheduler process instead, which outlives a worker
+    killed with SIGKILL (and keeps its database connection open); a thread dies with it.
+    """
+    from rq.scheduler import RQScheduler
+
+    scheduler = RQScheduler(worker.queues, connection=worker.connection,
+                            name=f"{worker.name}-scheduler")
+    try:
+        while not stop.wait(interval):
+            try:
+                if scheduler.acquire_locks():
+                    scheduler.enqueue_scheduled_jobs()
+            except Exception:
+                logger.exception("moving due delayed tasks failed")
+    finally:
+        scheduler.release_locks()
 
 
 class Command(BaseCommand):
@@ -131,6 +157,8 @@ class Command(BaseCommand):
         name = options["worker_id"] or f"relais-{get_random_string(12).lower()}"
         worker = get_worker(queue_names, batch=batch, name=name)
         stop = threading.Event()
+        if not batch:
+            threading.Thread(target=move_due_scheduled, args=(worker, stop), daemon=True).start()
         if not batch and not no_schedule:
             threading.Thread(target=self._ticker, args=(stop,), daemon=True).start()
         if not _in_transaction():
@@ -138,8 +166,7 @@ class Command(BaseCommand):
         if batch:
             enqueue_due_scheduled(worker, queue_names)
         try:
-            # The long-running worker runs RQ's scheduler (one per Redis, by lock).
-            worker.work(burst=batch, with_scheduler=not batch, logging_level=level,
+            worker.work(burst=batch, with_scheduler=False, logging_level=level,
                         max_jobs=options["max_tasks"])
         finally:
             stop.set()
