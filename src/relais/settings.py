@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "relais.voicemail",
     "relais.routing",
     "relais.privacy",
+    "relais.credits",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -320,6 +321,13 @@ RELAIS_ROUTING_MAX_RECIPIENTS = env.int("RELAIS_ROUTING_MAX_RECIPIENTS", default
 RELAIS_SHARE_CONFIDENCE_THRESHOLD = env.float("RELAIS_SHARE_CONFIDENCE_THRESHOLD", default=0.8)
 RELAIS_UNLOCK_CAP = env.int("RELAIS_UNLOCK_CAP", default=3)
 RELAIS_UNLOCK_COST = env.int("RELAIS_UNLOCK_COST", default=1)
+# Buying credits with Stripe Checkout (off unless STRIPE_SECRET_KEY is set): one pack is
+# RELAIS_CREDIT_PACK_CREDITS credits for RELAIS_CREDIT_PACK_PRICE_CENTS (EUR, tax included).
+# The webhook (/credits/stripe/webhook/) needs STRIPE_WEBHOOK_SECRET (whsec_…).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+RELAIS_CREDIT_PACK_CREDITS = env.int("RELAIS_CREDIT_PACK_CREDITS", default=10)
+RELAIS_CREDIT_PACK_PRICE_CENTS = env.int("RELAIS_CREDIT_PACK_PRICE_CENTS", default=1000)
 RELAIS_LINK_MAX_AGE_DAYS = env.int("RELAIS_LINK_MAX_AGE_DAYS", default=14)
 # Notification emails: attempts before "failed" (with the pipeline's capped backoff,
 # 60 attempts ≈ 2½ days of SMTP outage), the lease of one send, the daily digest hour.
@@ -331,6 +339,26 @@ RELAIS_DIGEST_HOUR = env.int("RELAIS_DIGEST_HOUR", default=18)  # local time (TI
 RELAIS_RETENTION_AUDIO_DAYS = env.int("RELAIS_RETENTION_AUDIO_DAYS", default=30)
 RELAIS_RETENTION_TRANSCRIPT_DAYS = env.int("RELAIS_RETENTION_TRANSCRIPT_DAYS", default=90)
 RELAIS_RETENTION_METADATA_DAYS = env.int("RELAIS_RETENTION_METADATA_DAYS", default=365)
+# Messages purged per kind and per run of the hourly job (relais purge loops until done).
+RELAIS_PURGE_BATCH = env.int("RELAIS_PURGE_BATCH", default=2000)
+
+# --- Caller portal (/appelant/) and SMS ----------------------------------------------------
+# "outbox": SMS kept in the development outbox (the embedded default, shown on the demo
+# outbox page); "twilio": sent through Twilio's API with TWILIO_ACCOUNT_SID/AUTH_TOKEN
+# from RELAIS_SMS_FROM (a number or an alphanumeric sender ID the account may use).
+RELAIS_SMS_BACKEND = env.str("RELAIS_SMS_BACKEND", default="outbox")
+if RELAIS_SMS_BACKEND not in ("outbox", "twilio"):
+    raise ImproperlyConfigured("RELAIS_SMS_BACKEND must be 'outbox' or 'twilio'.")
+RELAIS_SMS_FROM = env.str("RELAIS_SMS_FROM", default="Relais")
+RELAIS_OTP_TTL_SECONDS = env.int("RELAIS_OTP_TTL_SECONDS", default=600)
+RELAIS_OTP_MAX_ATTEMPTS = env.int("RELAIS_OTP_MAX_ATTEMPTS", default=5)
+RELAIS_OTP_MAX_SENDS_PER_HOUR = env.int("RELAIS_OTP_MAX_SENDS_PER_HOUR", default=3)
+RELAIS_OTP_MAX_SENDS_PER_DAY = env.int("RELAIS_OTP_MAX_SENDS_PER_DAY", default=6)
+RELAIS_PORTAL_SESSION_SECONDS = env.int("RELAIS_PORTAL_SESSION_SECONDS", default=1800)
+# Code requests per client address per hour, whatever the reference (bounds one machine
+# trying many references; behind a proxy, REMOTE_ADDR must be the client's).
+RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS = env.int("RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS",
+                                                 default=20)
 
 # --- Demo ---------------------------------------------------------------------------------
 # Shows the local phone, the email outbox and the SMS outbox pages.

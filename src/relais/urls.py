@@ -13,5 +13,6 @@ urlpatterns = [
     path("messages/", include("relais.voicemail.urls")),
     path("r/", include("relais.routing.urls")),
     path("appelant/", include("relais.privacy.urls")),
+    path("credits/", include("relais.credits.urls")),  # purchase, Stripe webhook
     path("admin/", admin.site.urls),
 ]

@@ -14,20 +14,56 @@ def _run(env_overrides, *args):
     )
 
 
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 20 + "-production-grade-secret-key-with-entropy-" + "y" * 20,
+    "ALLOWED_HOSTS": "relais.example.org",
+    "RELAIS_PUBLIC_URL": "https://relais.example.org",
+    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+    "TWILIO_AUTH_TOKEN": "the-token-from-the-provider-console",
+    "RELAIS_SMS_BACKEND": "twilio",
+    "RELAIS_SMS_FROM": "+33700000000",
+}
+
+
 def test_production_settings_pass_check_deploy(tmp_path):
-    result = _run(
-        {
-            "DEBUG": "false",
-            "SECRET_KEY": "x" * 20 + "-production-grade-secret-key-with-entropy-" + "y" * 20,
-            "ALLOWED_HOSTS": "relais.example.org",
-            "RELAIS_PUBLIC_URL": "https://relais.example.org",
-            "RELAIS_DATA_DIR": str(tmp_path),
-            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
-            "TWILIO_AUTH_TOKEN": "the-token-from-the-provider-console",
-        },
-        "check", "--deploy", "--fail-level", "WARNING",
-    )
+    result = _run({**PRODUCTION, "RELAIS_DATA_DIR": str(tmp_path)},
+                  "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_settings_secure_transport_cookies_and_csp(tmp_path):
+    """HSTS, secure cookies, HTTPS redirect and the Content-Security-Policy, as served."""
+    script = (
+        "from django.conf import settings as s; from django.test import Client; "
+        "print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_SSL_REDIRECT,"
+        " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY); "
+        "r = Client(HTTP_HOST='relais.example.org').get('/appelant/', secure=True); "
+        "print(r.status_code); print(r['Strict-Transport-Security']); "
+        "print(r['Content-Security-Policy']); print(r['X-Frame-Options']); "
+        "print(r.cookies['csrftoken']['secure']); "
+        "print(Client(HTTP_HOST='relais.example.org').get('/appelant/').status_code)"
+    )
+    result = _run({**PRODUCTION, "RELAIS_DATA_DIR": str(tmp_path)}, "shell", "-c", script)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()[-7:]
+    assert lines[0] == "31536000 True True True True True"
+    assert lines[1] == "200"
+    assert lines[2] == "max-age=31536000; includeSubDomains; preload"
+    csp = lines[3]
+    for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'",
+                      "object-src 'none'", "form-action 'self'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp
+    assert lines[4] == "DENY" and lines[5] == "True"
+    assert lines[6] == "301"  # plain http is redirected to https
+
+
+def test_check_deploy_warns_when_callers_cannot_receive_their_code(tmp_path):
+    env = {**PRODUCTION, "RELAIS_DATA_DIR": str(tmp_path), "RELAIS_SMS_BACKEND": "outbox"}
+    result = _run(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "relais.privacy.W001" in result.stderr
 
 
 def test_check_deploy_warns_about_the_local_phone_token(tmp_path):

@@ -2,8 +2,9 @@
 
 import pytest
 
+from relais.core.models import AppendOnlyError
 from relais.privacy import audit
-from relais.privacy.models import AppendOnlyError, AuditEvent
+from relais.privacy.models import AuditEvent
 from tests.routing import factories as f
 
 pytestmark = pytest.mark.django_db

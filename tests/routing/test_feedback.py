@@ -6,6 +6,8 @@ import pytest
 from django.core.management import call_command
 
 from relais.directory.models import Metier
+from relais.privacy import audit
+from relais.privacy.models import AuditEvent
 from relais.routing import services
 from relais.routing.models import Delivery, Feedback
 from tests.routing import factories as f
@@ -52,3 +54,7 @@ def test_feedback_exports_as_labelled_jsonl_with_the_redacted_text_only(shared_d
     out = tmp_path / "extra.jsonl"
     call_command("export_feedback", output=str(out))
     assert out.read_text(encoding="utf-8").splitlines() == [line.rstrip("\n") for line in lines]
+    # Every redacted text read by the export is audited (two exports × two examples).
+    reads = AuditEvent.objects.filter(action=audit.READ_REDACTED, delivery_id=shared_delivery.pk)
+    assert reads.count() == 4
+    assert {(e.actor_kind, e.actor_label) for e in reads} == {("system", "feedback-export")}

@@ -68,6 +68,18 @@ class CallAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            call = self.get_object(request, object_id)
+            if call is not None and call.caller_e164 and self.has_view_permission(request, call):
+                from relais.privacy import audit
+
+                audit.record(actor=audit.Actor.operator(request.user),
+                             action=audit.READ_CALLER_NUMBER,
+                             voicemail=getattr(call, "voicemail", None),
+                             detail={"via": "admin", "call": call.pk})
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.action(description=_("Bloquer les appelants de ces appels"))
     def block_callers(self, request, queryset):
         blocked = 0

@@ -10,6 +10,8 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from relais.privacy import audit
+
 from . import numbers
 from .models import Call, TrackingNumber
 from .phone import InProcess, LocalPhone, PhoneError
@@ -37,10 +39,13 @@ def call_log(request):
         }
         for call in page
     ]
-    # AUDIT: the professional reads callers' phone numbers (personal data) here: record
-    # one audit entry per page view with the professional, the call ids shown and the
-    # fields read (caller_e164), e.g. relais.privacy.audit.record(request.user,
-    # "calls.caller_number", [call.pk for call in page]) once the privacy app has it.
+    # The professional reads callers' numbers here: one audit row per number shown.
+    for row in rows:
+        if row["caller"]:
+            call = row["call"]
+            audit.record(actor=audit.Actor.professional(request.user, call.listing),
+                         action=audit.READ_CALLER_NUMBER, voicemail=row["voicemail"],
+                         detail={"via": "call_log", "call": call.pk})
     return render(request, "calls/call_log.html", {"page": page, "rows": rows,
                                                    "has_account": professional is not None})
 

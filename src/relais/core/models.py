@@ -1,7 +1,43 @@
-"""Site-wide plumbing: reference data versions, the development outbox."""
+"""Site-wide plumbing: append-only records, reference data versions, the development outbox."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or delete a row of an append-only record."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only")
+
+    _raw_delete = delete
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are added, never changed or deleted, in the application.
+
+    ``save()`` refuses updates, ``delete()`` refuses, and the default manager's queryset
+    refuses bulk ``update()``/``delete()``. A correction is a new row. (The audit trail
+    and the credits ledger.)
+    """
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.verbose_name_plural} are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.verbose_name_plural} are append-only")
 
 
 class ReferenceVersion(models.Model):

@@ -34,6 +34,8 @@ JOBS = (
     Job("daily-digests", timedelta(minutes=10), "relais.routing.notifications.send_due_digests"),
     # The recipient index against the live tables (repairs bulk updates without signals).
     Job("reconcile-recipient-index", timedelta(days=1), "relais.routing.index.reconcile"),
+    # Retention periods (RELAIS_RETENTION_*_DAYS): recordings, transcripts, metadata.
+    Job("retention-purge", timedelta(hours=1), "relais.privacy.services.purge"),
 )
 
 

@@ -34,6 +34,41 @@ MODERATION_APPROVED = "moderation.approved"
 MODERATION_REJECTED = "moderation.rejected"
 DELIVERY_RESENT = "delivery.resent"
 DELIVERY_REVOKED = "delivery.revoked"
+# Caller rights and retention (relais.privacy.services)
+PORTAL_CODE_SENT = "portal.code_sent"  # a one-time code was sent to the caller by SMS
+PORTAL_OPENED = "portal.opened"  # the caller proved the reference and the number
+SHARING_WITHDRAWN = "sharing.withdrawn"
+ERASED = "voicemail.erased"
+PURGED_AUDIO = "retention.audio"  # recording and extract deleted (retention)
+PURGED_TRANSCRIPT = "retention.transcript"  # transcript, words, redacted text emptied
+PURGED_METADATA = "retention.metadata"  # caller number, routing reasons and distances
+
+# How the caller portal and the docs name each action (French).
+ACTION_LABELS = {
+    READ_AUDIO: "écoute de l'enregistrement",
+    READ_EXTRACT: "écoute de l'extrait anonymisé",
+    READ_TRANSCRIPT: "lecture de la transcription",
+    READ_REDACTED: "lecture du texte anonymisé",
+    READ_CALLER_NUMBER: "lecture de votre numéro",
+    EMAIL_SENT: "notification envoyée par e-mail",
+    MODERATION_APPROVED: "partage approuvé par un opérateur",
+    MODERATION_REJECTED: "partage refusé par un opérateur",
+    DELIVERY_RESENT: "notification renvoyée",
+    DELIVERY_REVOKED: "distribution retirée",
+    PORTAL_CODE_SENT: "code de vérification envoyé par SMS",
+    PORTAL_OPENED: "ouverture de votre espace appelant",
+    SHARING_WITHDRAWN: "retrait du partage",
+    ERASED: "effacement du message",
+    PURGED_AUDIO: "enregistrement supprimé (durée de conservation)",
+    PURGED_TRANSCRIPT: "transcription supprimée (durée de conservation)",
+    PURGED_METADATA: "données de routage supprimées (durée de conservation)",
+    "unlock.refunded": "déblocage remboursé",
+    "unlock.created": "déblocage de votre numéro",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from relais.calls.numbers import format_fr
 from relais.directory.models import Metier
 
 from .models import Listing
-from .services import format_phone, normalise_forward_number
+from .services import normalise_forward_number
 
 MAX_RADIUS_KM = 200
 
@@ -82,7 +83,7 @@ class ListingSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance and self.instance.forward_number and not self.is_bound:
-            self.initial["forward_number"] = format_phone(self.instance.forward_number)
+            self.initial["forward_number"] = format_fr(self.instance.forward_number)
 
     def clean_forward_number(self):
         value = self.cleaned_data.get("forward_number", "")
@@ -92,3 +93,28 @@ class ListingSettingsForm(forms.ModelForm):
             return normalise_forward_number(value)
         except ValueError as e:
             raise forms.ValidationError(str(e)) from None
+
+
+class FeedbackForm(forms.Form):
+    """"Pas pour moi": why a message was not for this professional."""
+
+    KINDS = [("wrong_metier", _("Ce n'est pas mon métier")),
+             ("not_a_request", _("Ce n'est pas une demande de travaux ou de service"))]
+
+    kind = forms.ChoiceField(label=_("Pourquoi ?"), choices=KINDS, widget=forms.RadioSelect)
+    suggested_metier = forms.ModelChoiceField(
+        label=_("Le bon métier serait (facultatif)"), queryset=Metier.objects.order_by("label"),
+        required=False, empty_label="—",
+    )
+    comment = forms.CharField(label=_("Commentaire (facultatif)"), required=False,
+                              max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == "not_a_request":
+            data["suggested_metier"] = None
+        return data
+
+
+class ReportCallerForm(forms.Form):
+    reason = forms.CharField(label=_("Motif (facultatif)"), required=False, max_length=255)

@@ -45,19 +45,6 @@ def normalise_forward_number(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def format_phone(e164: str) -> str:
-    """E.164 → the French way of writing it (``01 99 00 12 34``)."""
-    if not e164:
-        return ""
-    try:
-        number = phonenumbers.parse(e164, "FR")
-    except phonenumbers.NumberParseException:
-        return e164
-    if phonenumbers.region_code_for_number(number) == "FR":
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
 def normalise_siret(value: str) -> str:
     return "".join(ch for ch in (value or "") if not ch.isspace() and ch not in ".-")[:20]
 

@@ -194,7 +194,7 @@ class ModerationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class DeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["short_id", "reference", "listing", "kind", "rank", "distance",
                     "status", "channel", "attempts", "sent_at", "first_opened_at",
-                    "error_excerpt"]
+                    "handled_at", "error_excerpt"]
     list_filter = ["status", "kind", "channel", "created_at"]
     search_fields = ["voicemail__reference", "listing__establishment__name", "email"]
     list_select_related = ["voicemail", "listing__establishment"]

@@ -216,6 +216,8 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     first_opened_at = models.DateTimeField(null=True, blank=True)
+    # Marked handled by the professional in their space (None: new).
+    handled_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -342,21 +342,26 @@ def record_feedback(delivery: Delivery, kind: str, comment: str = "",
     return feedback
 
 
-def feedback_examples(since=None) -> Iterator[dict]:
+def feedback_examples(since=None, reader: str = "feedback-export") -> Iterator[dict]:
     """Labelled examples for retraining the classifier, one dict per feedback.
 
     ``text`` is the redacted transcript (never the raw one). Labels correct the
     classifier: ``not_a_request`` → ``shareable: false`` (intent unknown);
     ``wrong_metier`` → ``not_metier`` is the predicted métier, ``metier`` the one the
     professional suggested (or null).
+
+    Each redacted transcript read leaves an audit row (a system read by ``reader``).
     """
     qs = Feedback.objects.select_related("delivery__voicemail").order_by("created_at", "pk")
     if since is not None:
         qs = qs.filter(created_at__gte=since)
+    actor = audit.Actor.system(reader)
     for fb in qs.iterator():
         vm = fb.delivery.voicemail
         if not vm.redacted_text:
             continue
+        audit.record(actor=actor, action=audit.READ_REDACTED, voicemail=vm,
+                     delivery=fb.delivery, detail={"via": reader, "feedback": fb.pk})
         example = {
             "id": f"feedback-{fb.pk}",
             "text": vm.redacted_text,
@@ -373,6 +378,48 @@ def feedback_examples(since=None) -> Iterator[dict]:
         if fb.comment:
             example["comment"] = fb.comment
         yield example
+
+
+REQUEST_INTENTS = ("quote_request", "follow_up")
+
+
+def feedback_training_rows(since=None) -> tuple[list[dict], list[str]]:
+    """Feedback turned into training rows the classifier accepts, and what was skipped.
+
+    Each row is ``{"text", "intent", "metier"}`` (see
+    :func:`relais.voicemail.understanding.model.validate_example`), deduplicated:
+
+    - ``not_a_request`` → a non-request intent: the one predicted if it already was one,
+      else ``other``; no métier;
+    - ``wrong_metier`` with a suggested métier → a request (the predicted request intent,
+      else ``quote_request``) of the suggested métier;
+    - ``wrong_metier`` without a suggestion teaches nothing the classifier can use
+      (it learns labels, not "not this one"): skipped, and said so.
+    """
+    from relais.voicemail.understanding.model import validate_example
+
+    rows, skipped, seen = [], [], set()
+    for ex in feedback_examples(since, reader="feedback-retraining"):
+        predicted = ex.get("predicted_intent") or ""
+        if ex["feedback"] == Feedback.Kind.NOT_A_REQUEST:
+            intent = predicted if predicted and predicted not in REQUEST_INTENTS else "other"
+            row = {"text": ex["text"], "intent": intent, "metier": None}
+        elif ex.get("metier"):
+            intent = predicted if predicted in REQUEST_INTENTS else "quote_request"
+            row = {"text": ex["text"], "intent": intent, "metier": ex["metier"]}
+        else:
+            skipped.append(f"{ex['id']}: wrong métier without a suggested one")
+            continue
+        try:
+            row = validate_example(row)
+        except ValueError as exc:
+            skipped.append(f"{ex['id']}: {exc}")
+            continue
+        key = (row["text"], row["intent"], row["metier"])
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+    return rows, skipped
 
 
 def feedback_jsonl(since=None) -> Iterator[str]:

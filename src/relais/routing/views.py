@@ -10,13 +10,14 @@ never from a public URL. Every read is audited (relais.privacy.audit).
 import mimetypes
 import re
 
-import phonenumbers
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from relais.calls.numbers import format_fr
 from relais.privacy import audit
 from relais.voicemail.models import Voicemail
 
@@ -27,17 +28,6 @@ PRIVATE_HEADERS = {
     "Cache-Control": "private, no-store, max-age=0",
     "X-Robots-Tag": "noindex, nofollow",
 }
-
-
-def french_number(e164: str) -> str:
-    """+33612345678 → 06 12 34 56 78 (international format for foreign numbers)."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 33
-           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return phonenumbers.format_number(number, fmt)
 
 
 def _private(response):
@@ -117,10 +107,13 @@ def delivery_page(request, token: str):
         "urgency": notifications.URGENCY_LABELS.get(vm.urgency, ""),
         "distance": policy.km(delivery.distance_km) if delivery.distance_km else "",
         "received_at": timezone.localtime(vm.created_at),
+        # resolve() refused any other logged-in professional: this one owns the delivery.
+        "space_url": (reverse("pros:message", args=[delivery.pk])
+                      if hasattr(request.user, "professional") else ""),
     }
     if delivery.is_own:
         context.update(transcript=vm.transcript, has_audio=bool(vm.audio),
-                       caller_number=french_number(vm.caller_e164) if vm.caller_e164 else "",
+                       caller_number=format_fr(vm.caller_e164) if vm.caller_e164 else "",
                        caller_e164=vm.caller_e164)
         if vm.transcript:
             audit.record(actor=actor, action=audit.READ_TRANSCRIPT, delivery=delivery,

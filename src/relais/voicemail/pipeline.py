@@ -171,6 +171,11 @@ def run_step(voicemail_id: str, name: str) -> str:
     spec = _spec(name)
     voicemail = Voicemail.objects.get(pk=voicemail_id)
     began = time.monotonic()
+    if voicemail.status == Voicemail.Status.ERASED:  # erased by the caller meanwhile
+        _finish(step, began, Status.SKIPPED, error="message effacé")
+        PipelineStep.objects.filter(voicemail_id=voicemail_id, position__gt=step.position
+                                    ).exclude(status__in=FINISHED).update(status=Status.SKIPPED)
+        return "erased"
     try:
         import_string(spec.function)(voicemail)
     except Stop as stop:
@@ -179,7 +184,8 @@ def run_step(voicemail_id: str, name: str) -> str:
             PipelineStep.objects.filter(
                 voicemail_id=voicemail_id, position__gt=step.position
             ).exclude(status__in=FINISHED).update(status=Status.SKIPPED)
-            Voicemail.objects.filter(pk=voicemail_id).update(
+            Voicemail.objects.filter(pk=voicemail_id).exclude(
+                status=Voicemail.Status.ERASED).update(
                 status=stop.status, status_detail=stop.detail[:500]
             )
         logger.info("voicemail %s stopped at %s: %s", voicemail_id, name, stop.detail)
@@ -188,7 +194,8 @@ def run_step(voicemail_id: str, name: str) -> str:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if step.attempts >= spec.attempts_allowed:
             _finish(step, began, Status.FAILED, error=error)
-            Voicemail.objects.filter(pk=voicemail_id).update(
+            Voicemail.objects.filter(pk=voicemail_id).exclude(
+                status=Voicemail.Status.ERASED).update(
                 status=Voicemail.Status.FAILED, status_detail=f"{name}: {error}"[:500]
             )
             logger.exception("voicemail %s: step %s failed for good", voicemail_id, name)

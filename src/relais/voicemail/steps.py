@@ -16,6 +16,13 @@ from .understanding import redact as redact_text
 from .understanding import understand as understand_text
 
 
+def _unerased(voicemail: Voicemail):
+    """The voicemail's row unless it was erased meanwhile: a step never writes back
+    personal data into an erased message (erasure locks the row, then this UPDATE's
+    condition is evaluated again)."""
+    return Voicemail.objects.filter(pk=voicemail.pk).exclude(status=Voicemail.Status.ERASED)
+
+
 def _decoded(voicemail: Voicemail) -> audio.Decoded:
     if not voicemail.audio:
         raise RuntimeError(f"message {voicemail.reference}: no recording stored yet")
@@ -29,7 +36,7 @@ def _decoded(voicemail: Voicemail) -> audio.Decoded:
 def normalise(voicemail: Voicemail) -> None:
     """Check the recording is a voice message we can process; store its duration."""
     decoded = _decoded(voicemail)
-    Voicemail.objects.filter(pk=voicemail.pk).update(
+    _unerased(voicemail).update(
         duration_seconds=round(decoded.duration_s, 2)
     )
 
@@ -37,7 +44,7 @@ def normalise(voicemail: Voicemail) -> None:
 def transcribe(voicemail: Voicemail) -> None:
     decoded = _decoded(voicemail)
     t = transcription.transcribe(decoded)
-    Voicemail.objects.filter(pk=voicemail.pk).update(
+    _unerased(voicemail).update(
         transcript=t.text,
         words=t.words,
         language=t.language,
@@ -57,7 +64,7 @@ def understand(voicemail: Voicemail) -> None:
         if voicemail.listing_id else []
     )
     u = understand_text(voicemail.transcript, called_metiers=called)
-    Voicemail.objects.filter(pk=voicemail.pk).update(
+    _unerased(voicemail).update(
         intent=u.intent,
         shareable=u.shareable,
         confidence=u.confidence,
@@ -84,6 +91,8 @@ def redact(voicemail: Voicemail) -> None:
         extract = audio.make_extract(_decoded(voicemail).samples, intervals)
     with transaction.atomic():
         vm = Voicemail.objects.select_for_update().get(pk=voicemail.pk)
+        if vm.status == Voicemail.Status.ERASED:
+            return
         old = vm.extract.name if vm.extract else ""
         vm.redacted_text = r.text
         if extract:

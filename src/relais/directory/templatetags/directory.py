@@ -1,7 +1,7 @@
 from django import template
 
+from relais.calls.numbers import format_fr
 from relais.directory.sirene import format_siret
-from relais.pros.services import format_phone
 
 register = template.Library()
 
@@ -9,7 +9,7 @@ register = template.Library()
 @register.filter
 def phone_fr(e164: str) -> str:
     """+33199001234 → 01 99 00 12 34."""
-    return format_phone(e164 or "")
+    return format_fr(e164 or "")
 
 
 @register.filter

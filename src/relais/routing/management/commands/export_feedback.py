@@ -11,7 +11,8 @@ from relais.routing import services
 
 class Command(BaseCommand):
     help = ("Write the professionals' feedback as labelled JSONL examples (redacted text "
-            "plus the label correction), for `relais train_classifier --extra FILE`.")
+            "plus the label correction); `relais retrain_from_feedback` adds them to the "
+            "classifier's examples and retrains.")
 
     def add_arguments(self, parser):
         parser.add_argument("-o", "--output", default="-", help="File to write (default: stdout).")

@@ -1,0 +1,61 @@
+"""``relais retrain_from_feedback``: add the professionals' "pas pour moi" feedback to the
+classifier's extra examples, then retrain (``relais train_classifier``).
+
+Feedback becomes labelled rows (see ``routing.services.feedback_training_rows``): "not a
+request" → a non-request intent; "wrong métier" with a suggested métier → a request of that
+métier; "wrong métier" without a suggestion is skipped (nothing the classifier can learn).
+Only the redacted text is used. Rows already in the extra examples file are not added
+twice, so the command can run on a schedule. ``--dry-run`` prints the rows and stops.
+"""
+
+import json
+from datetime import datetime
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from relais.routing import services
+from relais.voicemail.understanding import model
+
+
+class Command(BaseCommand):
+    help = ("Add the professionals' feedback to the classifier's examples and retrain it.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--since",
+                            help="Only feedback given on or after this date (YYYY-MM-DD).")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="Print the training rows; add nothing, train nothing.")
+
+    def handle(self, *args, since=None, dry_run=False, **options):
+        start = None
+        if since:
+            try:
+                start = timezone.make_aware(datetime.strptime(since, "%Y-%m-%d"))
+            except ValueError as exc:
+                raise CommandError(f"--since must be YYYY-MM-DD, not {since!r}") from exc
+        rows, skipped = services.feedback_training_rows(start)
+        for reason in skipped:
+            self.stderr.write(f"skipped {reason}")
+        if dry_run:
+            for row in rows:
+                self.stdout.write(json.dumps(row, ensure_ascii=False))
+            self.stderr.write(f"{len(rows)} row(s), {len(skipped)} skipped (dry run).")
+            return
+        target = model.extra_file()
+        known = set()
+        if target.exists():
+            for line in target.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    r = json.loads(line)
+                    known.add((r.get("text"), r.get("intent"), r.get("metier")))
+        new = [r for r in rows if (r["text"], r["intent"], r["metier"]) not in known]
+        if new:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("a", encoding="utf-8") as f:
+                for row in new:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.stdout.write(f"Feedback: {len(new)} example(s) added, "
+                          f"{len(rows) - len(new)} already known, {len(skipped)} skipped.")
+        call_command("train_classifier", stdout=self.stdout, stderr=self.stderr)

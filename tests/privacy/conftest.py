@@ -1,0 +1,39 @@
+import re
+
+import pytest
+
+from relais.core.models import OutboxMessage
+from relais.routing import services as routing
+from relais.routing.models import Delivery
+from tests.routing import factories as f
+from tests.routing.factories import NANTES, offset
+
+
+@pytest.fixture
+def shared_message(settings):
+    """A shared request: the called plumber (A) and two neighbours (B, B2) received it."""
+    settings.RELAIS_PUBLIC_URL = "http://testserver"
+    called = f.listing(*NANTES, ["plombier"], email="appele@example.fr",
+                       name="Plomberie Appelée")
+    f.listing(*offset(*NANTES, 6), ["plombier"], email="voisin@example.fr",
+              name="Plomberie Voisine")
+    f.listing(*offset(*NANTES, 9), ["plombier"], email="voisin2@example.fr",
+              name="Plomberie Lointaine", notify="digest")
+    vm = f.voicemail(called)
+    routing.route_voicemail(vm)
+    own = Delivery.objects.get(voicemail=vm, kind="own")
+    shared = list(Delivery.objects.filter(voicemail=vm, kind="shared").order_by("rank"))
+    return vm, own, shared
+
+
+def last_code(to: str) -> str:
+    sms = OutboxMessage.objects.filter(kind="sms", to=to).order_by("-pk").first()
+    assert sms is not None, f"no SMS to {to}"
+    return re.search(r"code est (\d{6})", sms.body).group(1)
+
+
+@pytest.fixture(autouse=True)
+def _no_address_cap(settings):
+    """The per-address cap counts in the shared cache across tests from 127.0.0.1; the
+    test of that cap sets its own and uses addresses of its own."""
+    settings.RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS = 10**6
