@@ -94,3 +94,33 @@ def task_count() -> int:
     from django_tasks_db.models import DBTaskResult
 
     return DBTaskResult.objects.count()
+
+
+# --- Files in the configured storage (local folder or S3 bucket) -------------------------
+
+
+class Stored:
+    """A file of the default storage, looked up through the storage (local or S3)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def exists(self) -> bool:
+        from django.core.files.storage import default_storage
+
+        return default_storage.exists(self.name)
+
+    def __repr__(self) -> str:
+        return f"Stored({self.name!r})"
+
+
+def stored_files(prefix: str) -> list[str]:
+    """Names of the files under ``prefix`` (a folder) in the default storage."""
+    from django.core.files.storage import default_storage
+
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return []
+    return [f"{prefix}/{f}" for f in files] + [
+        name for folder in folders for name in stored_files(f"{prefix}/{folder}")]
