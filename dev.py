@@ -61,7 +61,7 @@ def start() -> None:
          "--workers", "2", "--access-logfile", "-"],
         env=env,
     )
-    worker = subprocess.Popen([str(relais), "db_worker", "--no-reload"], env=env)
+    worker = subprocess.Popen([str(relais), "worker", "--no-reload"], env=env)
     url = env["RELAIS_PUBLIC_URL"] + "/"
     print(f"\nRelais runs at {url} (web + worker). Ctrl-C stops both.\n", flush=True)
 

@@ -1,9 +1,14 @@
 import pytest
 
+from tests.services import empty_redis_db
+
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
-    """Each test writes recordings and extracts into its own folder."""
+    """Each test writes recordings and extracts into its own folder (on local storage;
+    RELAIS_STORAGE=s3 keeps the session's S3 bucket, shared with worker processes)."""
+    if settings.STORAGES["default"]["BACKEND"] != "django.core.files.storage.FileSystemStorage":
+        return
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -24,3 +29,11 @@ def _live_server_serves_no_media():
     testcases._MediaFilesHandler.get_base_url = lambda self: "/__no-public-media__/"
     yield
     testcases._MediaFilesHandler.get_base_url = original
+
+
+@pytest.fixture(autouse=True)
+def _empty_task_queues(settings):
+    """RQ's queues live in Redis, not in the test database: each test starts with none
+    (the session's own Redis database, see tests/services.py)."""
+    if settings.TASKS["default"]["BACKEND"].startswith("django_tasks_rq."):
+        empty_redis_db()

@@ -7,6 +7,7 @@ embedded default, with transport security relaxed for http://127.0.0.1 test serv
 import os
 import tempfile
 
+os.environ.setdefault("RELAIS_TEST_SESSION", str(os.getpid()))
 os.environ.setdefault("SECRET_KEY", "relais-test-suite-only")
 os.environ.setdefault("RELAIS_DATA_DIR", tempfile.mkdtemp(prefix="relais-tests-"))
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
@@ -19,7 +20,13 @@ os.environ.setdefault(
     "RELAIS_MODEL_CACHE", os.path.join(tempfile.gettempdir(), "relais-test-model-cache")
 )
 
-from relais.settings import *  # noqa: F403
+from tests.services import production_services
+
+# RELAIS_TASKS_BACKEND=rq: a Redis database of the session's own; RELAIS_STORAGE=s3 with no
+# AWS_S3_ENDPOINT_URL: moto's S3 server, started here (see tests/services.py).
+production_services()
+
+from relais.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 RELAIS_DEMO = True
@@ -34,3 +41,7 @@ if os.environ.get("RELAIS_TEST_PIPELINE_STEPS"):
     import json
 
     RELAIS_PIPELINE_STEPS = json.loads(os.environ["RELAIS_TEST_PIPELINE_STEPS"])
+
+# A Redis cache shared with other runs: keys of this session only.
+if "redis" in CACHES["default"]["BACKEND"].lower():  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"relais-tests-{os.environ['RELAIS_TEST_SESSION']}"  # noqa: F405

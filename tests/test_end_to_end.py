@@ -4,7 +4,7 @@ and the emails a real SMTP server receives.
 Everything is real: the SIRENE generator and importer, the webhooks signed as Twilio
 signs them (``relais simulate_call`` in its own process), the recording downloaded over
 HTTP from the local provider, Whisper, the classifier, the routing index, the SMTP
-client (``relais db_worker --batch`` in its own process) and an aiosmtpd server.
+client (``relais worker --batch`` in its own process) and an aiosmtpd server.
 """
 
 import json
@@ -71,7 +71,7 @@ def call(tmp_path, live_server, text: str, consent: str) -> str:
 def work(live_server, smtp_server):
     env = relais_env(RELAIS_PUBLIC_URL=live_server.url,
                      EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}")
-    result = relais("db_worker", "--batch", "--no-startup-delay", env=env, timeout=600)
+    result = relais("worker", "--batch", "--no-startup-delay", env=env, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -140,8 +140,17 @@ if _tasks_backend == "rq":
             "QUEUES": RELAIS_QUEUES,
         }
     }
+    # One Redis for every queue; a task running longer than RELAIS_TASK_TIMEOUT_SECONDS
+    # (by default the step lease) is stopped (RQ's default, 180 s, would cut a long
+    # transcription short).
     RQ_QUEUES = {
-        name: {"URL": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")}
+        name: {
+            "URL": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0"),
+            "DEFAULT_TIMEOUT": env.int(
+                "RELAIS_TASK_TIMEOUT_SECONDS",
+                default=env.int("RELAIS_STEP_LEASE_SECONDS", default=900),
+            ),
+        }
         for name in RELAIS_QUEUES
     }
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]

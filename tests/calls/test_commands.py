@@ -98,7 +98,7 @@ def test_simulate_call_cli_in_process_then_the_worker_downloads(live_server, set
     assert any(out["voicemail_reference"][0] + ", " in line for line in out["heard"])
     # The process is gone; its recording is still downloadable from Relais.
     settings.RELAIS_PUBLIC_URL = live_server.url
-    call_command("db_worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
+    call_command("worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
     vm.refresh_from_db()
     assert PipelineStep.objects.get(voicemail=vm).status == "done"
     assert vm.audio.read() == wav
@@ -120,7 +120,7 @@ def test_simulate_call_cli_over_http(live_server, settings, tmp_path, wav):
     vm = Voicemail.objects.get()
     assert vm.consent == "private" and vm.consent_recorded_at is not None
     assert vm.recording_url.startswith(live_server.url + "/telephony/local/recordings/RE")
-    call_command("db_worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
+    call_command("worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
     vm.refresh_from_db()
     assert vm.audio.read() == wav  # uploaded to the server's local provider, then fetched
 

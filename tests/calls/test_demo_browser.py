@@ -62,7 +62,7 @@ def test_demo_phone_leaves_a_shared_message(live_server, settings, spoken_wav):
     vm = Voicemail.objects.get(reference=reference)
     assert (vm.consent, vm.caller_e164) == ("share", "+33639980042")
     assert vm.consent_recorded_at is not None
-    call_command("db_worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
+    call_command("worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
     vm.refresh_from_db()
     assert PipelineStep.objects.get(voicemail=vm, name="fetch").status == "done"
     assert vm.audio.read() == spoken_wav.read_bytes()

@@ -164,16 +164,16 @@ def test_callbacks_for_unknown_calls_are_404_without_side_effect(client, trackin
 
 
 def test_duplicate_callbacks_create_nothing_new(phone, tracking, wav):
-    from django_tasks_db.models import DBTaskResult
+    from tests.helpers import task_count
 
     result = phone.call(TRACKING, CALLER, wav, consent="share")
     before = state()
-    tasks = DBTaskResult.objects.count()
+    tasks = task_count()
     for url, params in result.sent:  # the provider retries every request
         status, _body = phone.transport.post(url, params)
         assert status in (200, 204), url
     assert state() == before
-    assert DBTaskResult.objects.count() == tasks
+    assert task_count() == tasks
     # A retried gather with another key cannot change a final consent.
     gather = next(p for url, p in result.sent if url.endswith("/gather"))
     status, body = phone.transport.post(PUBLIC + "/telephony/twilio/gather",
@@ -202,6 +202,23 @@ def test_callbacks_out_of_order_converge(client, tracking):
     assert PipelineStep.objects.filter(voicemail=vm).count() == 1
     call = Call.objects.get()
     assert call.outcome == "voicemail" and call.ended_at is not None
+
+
+def test_recording_callbacks_before_the_dial_action_keep_the_message(client, tracking):
+    """The dial action retried late (or racing): the recording and the consent, arriving
+    first, still make one message; the late dial action only completes the call log."""
+    assert post(client, "/telephony/twilio/voice", base()).status_code == 200
+    assert post(client, "/telephony/twilio/recording-status", recording()).status_code == 204
+    assert post(client, "/telephony/twilio/gather", base(Digits="1")).status_code == 200
+    r = post(client, "/telephony/twilio/dial", base(DialCallStatus="no-answer"))
+    assert r.status_code == 200
+    assert post(client, "/telephony/twilio/status", base(CallStatus="completed")).status_code == 204
+    vm = Voicemail.objects.get()
+    assert (vm.consent, vm.recording_sid, vm.status) == ("share", RECORDING_SID, "processing")
+    assert PipelineStep.objects.filter(voicemail=vm).count() == 1
+    call = Call.objects.get()
+    assert (call.outcome, call.dial_status, call.reason) == ("voicemail", "no-answer",
+                                                             "no-answer")
 
 
 def test_hanging_up_before_answering_the_question_means_private(client, tracking):

@@ -1,15 +1,14 @@
 """Operators read the audit trail in the admin, read-only; they can erase on request."""
 
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.files.storage import default_storage
 
 from relais.privacy import audit
 from relais.privacy.models import AuditEvent, Erasure
 from relais.voicemail.models import Voicemail
+from tests.helpers import Stored
 from tests.routing import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +57,7 @@ def test_the_trail_is_filtered_by_reference_actor_and_action_and_read_only(clien
 def test_an_operator_erases_a_message_on_request(client, operator,
                                                  django_capture_on_commit_callbacks):
     vm = f.voicemail(None)
-    paths = [Path(default_storage.path(n)) for n in (vm.audio.name, vm.extract.name)]
+    paths = [Stored(n) for n in (vm.audio.name, vm.extract.name)]
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/admin/voicemail/voicemail/",
                                {"action": "erase_messages", "_selected_action": [str(vm.pk)]},

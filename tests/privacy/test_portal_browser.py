@@ -2,10 +2,8 @@
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.core.files.storage import default_storage
 from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import sync_playwright
@@ -14,6 +12,7 @@ from relais.privacy.models import PortalChallenge
 from relais.routing import services as routing
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
+from tests.helpers import Stored
 from tests.routing import factories as f
 from tests.routing.factories import NANTES, offset
 
@@ -78,7 +77,7 @@ def submit_code(page, base, code):
 
 def test_a_caller_sees_withdraws_and_erases_their_message(live_server, message, browser):
     base, vm = live_server.url, message
-    files = [Path(default_storage.path(n)) for n in (vm.audio.name, vm.extract.name)]
+    files = [Stored(n) for n in (vm.audio.name, vm.extract.name)]
     errors = []
     page = open_page(browser, errors)
     ask_code(page, base, vm.reference)

@@ -1,10 +1,8 @@
 """Retention: what is older than its period is really gone; younger data stays."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -15,6 +13,7 @@ from relais.privacy.models import AuditEvent
 from relais.routing import services as routing
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
+from tests.helpers import Stored
 from tests.routing import factories as f
 from tests.routing.factories import CALLER, NANTES, offset
 
@@ -36,7 +35,7 @@ def aged(days: float, **kw) -> Voicemail:
 
 
 def paths(vm):
-    return [Path(default_storage.path(n)) for n in (vm.audio.name, vm.extract.name) if n]
+    return [Stored(n) for n in (vm.audio.name, vm.extract.name) if n]
 
 
 def actions(vm):

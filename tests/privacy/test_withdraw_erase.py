@@ -1,6 +1,5 @@
 """Withdrawing sharing and erasing everything, from the portal and as functions."""
 
-from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -15,6 +14,7 @@ from relais.routing import links
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Feedback
 from relais.voicemail.models import Voicemail
+from tests.helpers import Stored, stored_files
 from tests.privacy.conftest import last_code
 from tests.routing.factories import CALLER, CALLER_FR
 
@@ -95,7 +95,7 @@ def test_erasing_deletes_files_empties_fields_revokes_everything_and_keeps_a_tom
     unlock_near = unlocked(near)
     routing.record_feedback(near, "not_a_request", "Mme Bensaïd cherche un copain")
     files = [vm.audio.name, vm.extract.name]
-    paths = [Path(default_storage.path(n)) for n in files]
+    paths = [Stored(n) for n in files]
     assert all(p.exists() for p in paths)
     verified(client, vm)
     bad = client.post(reverse("privacy:erase"), follow=True)  # no confirmation box
@@ -144,7 +144,7 @@ def test_erasing_deletes_files_empties_fields_revokes_everything_and_keeps_a_tom
 def test_a_rerun_finishes_an_erasure_interrupted_after_its_commit(shared_message,
                                                                    django_capture_on_commit_callbacks):
     vm, _, _ = shared_message
-    paths = [Path(default_storage.path(n)) for n in (vm.audio.name, vm.extract.name)]
+    paths = [Stored(n) for n in (vm.audio.name, vm.extract.name)]
     # The process dies after the commit, before the files are deleted: the on-commit
     # callbacks are captured and never run.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -161,7 +161,7 @@ def test_a_rerun_finishes_an_erasure_interrupted_after_its_commit(shared_message
 def test_an_erasure_that_fails_midway_changes_nothing(shared_message, monkeypatch,
                                                      django_capture_on_commit_callbacks):
     vm, own, _ = shared_message
-    paths = [Path(default_storage.path(n)) for n in (vm.audio.name, vm.extract.name)]
+    paths = [Stored(n) for n in (vm.audio.name, vm.extract.name)]
 
     def fail(*args, **kwargs):
         raise RuntimeError("database gone")
@@ -207,7 +207,7 @@ def test_the_pipeline_never_writes_back_into_an_erased_message(settings):
     steps.redact(running)  # would store the redacted transcript
     vm.refresh_from_db()
     assert (vm.transcript, vm.redacted_text, vm.reasons, vm.extract.name) == ("", "", [], "")
-    assert not [p for p in Path(default_storage.path("recordings")).rglob("*") if p.is_file()]
+    assert stored_files(f"recordings/{vm.pk.hex}") == []
 
 
 @pytest.mark.parametrize("action", ["withdraw", "erase"])

@@ -16,7 +16,7 @@ ROUTING_STEPS = [
 
 def drain():
     """Run every task that is ready (and what they enqueue), in this process."""
-    call_command("db_worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
+    call_command("worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
 
 
 def free_port() -> int:

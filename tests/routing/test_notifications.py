@@ -8,14 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from relais.privacy.models import AuditEvent
 from relais.pros.models import Listing
 from relais.routing import notifications, services
 from relais.routing.models import Delivery, Digest
 from relais.voicemail import pipeline
-from tests.helpers import relais, relais_env, start_relais
+from tests.helpers import make_deferred_tasks_due, relais, relais_env, start_relais
 from tests.routing import factories as f
 from tests.routing.conftest import ROUTING_STEPS, drain
 from tests.routing.factories import NANTES, offset
@@ -27,7 +26,7 @@ def time_passes():
     """Make every deferred retry due now (instead of waiting for the backoff)."""
     Delivery.objects.exclude(next_attempt_at=None).update(next_attempt_at=timezone.now())
     Digest.objects.exclude(next_attempt_at=None).update(next_attempt_at=timezone.now())
-    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    make_deferred_tasks_due()
 
 
 @pytest.fixture
@@ -217,7 +216,7 @@ def test_a_worker_killed_right_after_the_server_accepted_sends_again_with_the_sa
 
     smtp.mailbox.on_data = kill_the_worker
     notifications.dispatch([delivery])
-    worker = start_relais("db_worker", "--no-startup-delay", "--interval", "0.1", "--batch",
+    worker = start_relais("worker", "--no-startup-delay", "--interval", "0.1", "--batch",
                           "--no-schedule", env=env)
     worker.wait(60)
     delivery.refresh_from_db()
@@ -228,7 +227,7 @@ def test_a_worker_killed_right_after_the_server_accepted_sends_again_with_the_sa
                     "from relais.routing import notifications; print(notifications.recover())",
                     env=env)
     assert result.stdout.strip().splitlines()[-1] == "1", result.stdout + result.stderr
-    result = relais("db_worker", "--batch", "--no-startup-delay", "--no-schedule", env=env)
+    result = relais("worker", "--batch", "--no-startup-delay", "--no-schedule", env=env)
     assert result.returncode == 0, result.stderr
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("sent", 2)

@@ -12,7 +12,7 @@ def test_operator_retries_a_failed_voicemail_from_the_admin(admin_client, settin
     settings.RELAIS_PIPELINE_STEPS = [("normalise", "tests.voicemail.steps.broken", "audio")]
     vm = Voicemail.objects.create(caller_e164="+33612345678")
     pipeline.start(vm)
-    call_command("db_worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
+    call_command("worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
     vm.refresh_from_db()
     assert vm.status == "failed"
 
@@ -27,7 +27,7 @@ def test_operator_retries_a_failed_voicemail_from_the_admin(admin_client, settin
         follow=True,
     )
     assert "1 message(s) relancé(s)." in response.content.decode()
-    call_command("db_worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
+    call_command("worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
     vm.refresh_from_db()
     assert vm.status == "done"
     assert PipelineStep.objects.get(voicemail=vm).status == "done"

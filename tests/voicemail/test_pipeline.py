@@ -4,12 +4,10 @@ import time
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from relais.voicemail import pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
-from tests.helpers import relais, relais_env, start_relais
+from tests.helpers import make_deferred_tasks_due, relais, relais_env, start_relais
 from tests.voicemail import steps as test_steps
 
 S = "tests.voicemail.steps."
@@ -20,7 +18,7 @@ def use_steps(settings, *specs):
 
 
 def drain():
-    call_command("db_worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
+    call_command("worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +106,7 @@ def test_a_step_may_allow_more_attempts_and_backoff_is_capped(settings, voicemai
     step = PipelineStep.objects.get(voicemail=voicemail)
     def time_passes():
         PipelineStep.objects.filter(pk=step.pk).update(next_attempt_at=None)
-        DBTaskResult.objects.update(run_after=timezone.now())
+        make_deferred_tasks_due()
 
     for attempt, delay in ((1, 30), (2, 45), (3, 45)):
         if attempt > 1:
@@ -161,7 +159,7 @@ def test_a_worker_killed_mid_step_leaves_the_voicemail_to_be_picked_up(tmp_path,
         f"pipeline.start(Voicemail.objects.get(pk='{voicemail.pk}'))"
     ), env=env)
     assert enqueue.returncode == 0, enqueue.stdout + enqueue.stderr
-    worker = start_relais("db_worker", "--no-startup-delay", "--interval", "0.2", env=env)
+    worker = start_relais("worker", "--no-startup-delay", "--interval", "0.2", env=env)
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
@@ -176,7 +174,7 @@ def test_a_worker_killed_mid_step_leaves_the_voicemail_to_be_picked_up(tmp_path,
     step = PipelineStep.objects.get(voicemail=voicemail, name="slow")
     assert (step.status, step.attempts) == ("running", 1)
     time.sleep(2.5)  # the lease runs out
-    result = relais("db_worker", "--batch", "--no-startup-delay", env=env)
+    result = relais("worker", "--batch", "--no-startup-delay", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     voicemail.refresh_from_db()
     assert voicemail.status == Voicemail.Status.DONE

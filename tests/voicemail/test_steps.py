@@ -28,7 +28,7 @@ REQUEST = "Bonjour, je cherche un plombier pour une fuite d'eau. Merci de me rap
 
 
 def drain():
-    call_command("db_worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
+    call_command("worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
 
 
 def plumber():

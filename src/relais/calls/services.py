@@ -128,10 +128,20 @@ def dial_finished(call_sid: str, dial_status: str, duration: int | None) -> bool
             call.dial_duration = duration
             call.reason = "" if answered else dial_status
             call.save(update_fields=["outcome", "dial_status", "dial_duration", "reason"])
+        elif not call.dial_status and call.outcome in (Outcome.MISSED, Outcome.VOICEMAIL):
+            # Late, after the message's own callbacks: keep what it says about the leg.
+            call.dial_status, call.dial_duration = dial_status, duration
+            call.reason = call.reason or dial_status
+            call.save(update_fields=["dial_status", "dial_duration", "reason"])
         return call.outcome == Outcome.ANSWERED
 
 
 def _voicemail_for(call: Call) -> Voicemail:
+    if call.outcome == Outcome.RINGING and call.listing_id is not None:
+        # A message's callbacks exist only once the forwarded leg went unanswered: its
+        # dial action is late (retried by the provider, or racing this request).
+        call.outcome = Outcome.MISSED
+        call.save(update_fields=["outcome"])
     if call.outcome not in (Outcome.MISSED, Outcome.VOICEMAIL):
         raise Conflict("no message is expected on this call")
     voicemail, _ = Voicemail.objects.get_or_create(

@@ -40,7 +40,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from relais.core.tasks import task
+from relais.core.tasks import due_at, task
 from relais.privacy import audit
 
 from . import links, policy
@@ -79,7 +79,7 @@ def message_id(kind: str, pk) -> str:
 def _enqueue(task_fn, model, pk, delay: float = 0.0) -> None:
     now = timezone.now()
     model.objects.filter(pk=pk).update(enqueued_at=now)
-    run_after = now + timedelta(seconds=delay) if delay > 0 else None
+    run_after = due_at(now, delay)
 
     def send():
         t = task_fn.using(queue_name="notifications", run_after=run_after) if run_after \

@@ -29,7 +29,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from relais.core.tasks import task
+from relais.core.tasks import due_at, task
 
 from .models import PipelineStep, Voicemail
 
@@ -104,7 +104,7 @@ def _enqueue(voicemail_id, name: str, delay: float = 0.0) -> None:
     spec = _spec(name)
     now = timezone.now()
     PipelineStep.objects.filter(voicemail_id=voicemail_id, name=name).update(enqueued_at=now)
-    run_after = now + timedelta(seconds=delay) if delay > 0 else None
+    run_after = due_at(now, delay)
 
     def send():
         t = run_step.using(queue_name=spec.queue, run_after=run_after) if run_after else (

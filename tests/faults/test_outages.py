@@ -1,0 +1,96 @@
+"""Outages against a running worker (``relais worker``, the configured backend, its own
+process): the provider's recording URL failing, then the mail server down during the
+fan-out. Time is compressed through the retry settings; retries are the worker's own
+delayed tasks (RQ's scheduler on the production configuration), nothing is drained by
+hand. Every message is delivered exactly once."""
+
+import json
+import time
+
+import pytest
+from django.core.files.storage import FileSystemStorage
+
+from relais.routing.models import Delivery
+from relais.voicemail import pipeline
+from relais.voicemail.models import PipelineStep, Voicemail
+from tests.calls.conftest import tone_wav
+from tests.calls.test_recordings import Provider
+from tests.helpers import relais_env, start_relais
+from tests.routing import factories as f
+from tests.routing.conftest import smtp  # noqa: F401 - a fixture
+from tests.routing.factories import NANTES, offset
+
+STEPS = [
+    ["fetch", "relais.calls.recordings.fetch_step", "audio", 1000],
+    ["route", "relais.routing.steps.route", "default"],
+    ["notify", "relais.routing.steps.notify", "notifications"],
+]
+
+
+def wait_for(condition, seconds: float, what: str, worker):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert worker.poll() is None, worker.stdout.read()
+        if time.monotonic() > deadline:
+            worker.kill()
+            raise AssertionError(f"{what}: not after {seconds} s\n{worker.stdout.read()[-12000:]}")
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_recording_url_down_for_a_while_then_smtp_down_deliver_each_email_once(
+        smtp, settings):  # noqa: F811
+    wav = tone_wav(1.0)
+    provider = Provider({"down": wav})
+    provider.plans["down"] = [503] * 100_000  # down until the test says otherwise
+    called = f.listing(*NANTES, ["plombier"], email="appele@example.fr")
+    f.listing(*offset(*NANTES, 5), ["plombier"], email="voisin@example.fr")
+    vm = f.voicemail(called, consent="share", audio=False)
+    vm.recording_sid, vm.recording_url = "RE" + "d" * 32, provider.base + "down"
+    vm.status = Voicemail.Status.RECEIVED
+    vm.save()
+    smtp.stop()  # the mail server is down too, for later
+    env = relais_env(
+        RELAIS_TEST_PIPELINE_STEPS=json.dumps(STEPS),
+        RELAIS_RETRY_BASE_SECONDS="0.2", RELAIS_RETRY_MAX_SECONDS="1",
+        RELAIS_PUBLIC_URL="http://127.0.0.1:8000",  # the recording host is allowed
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}", EMAIL_TIMEOUT="2",
+    )
+    settings.RELAIS_PIPELINE_STEPS = [tuple(s) for s in STEPS]
+    pipeline.start(vm)
+    worker = start_relais("worker", "--no-startup-delay", "--interval", "0.1", env=env)
+    try:
+        fetch = PipelineStep.objects.filter(voicemail=vm, name="fetch")
+        # "Minutes" of outage, compressed: many failed downloads, spaced by the backoff.
+        wait_for(lambda: provider.hits.get("down", 0) >= 6, 60, "six failed downloads",
+                 worker)
+        step = fetch.get()
+        assert step.status == "retry" and step.attempts >= 6, (step.status, step.attempts)
+        assert "503" in step.error
+        assert not Delivery.objects.filter(voicemail=vm).exists()
+        provider.plans["down"] = []  # the provider is back
+        wait_for(lambda: fetch.get().status == "done", 30, "the download", worker)
+        def deliveries():
+            return list(Delivery.objects.filter(voicemail=vm))
+
+        wait_for(lambda: len(deliveries()) == 2 and all(
+            d.attempts >= 2 for d in deliveries()), 60, "two failed sends each", worker)
+        assert smtp.mailbox.messages == []
+        smtp.start()  # the mail server is back
+        wait_for(lambda: {d.status for d in deliveries()} == {"sent"}, 60, "the emails", worker)
+        time.sleep(2)  # the worker keeps ticking: nothing is sent again
+    finally:
+        worker.kill()
+        worker.wait(10)
+        provider.close()
+    assert sorted(m["To"] for m in smtp.mailbox.messages) == ["appele@example.fr",
+                                                              "voisin@example.fr"]
+    vm.refresh_from_db()
+    assert vm.status == Voicemail.Status.DONE
+    if isinstance(vm.audio.storage, FileSystemStorage):  # the worker's own media folder
+        assert (settings.DATA_DIR / "media" / vm.audio.name).read_bytes() == wav
+    else:  # the session's S3 bucket, shared
+        with vm.audio.open("rb") as stored:
+            assert stored.read() == wav
+    assert fetch.get().attempts == provider.hits["down"]  # one successful download
