@@ -34,6 +34,7 @@ def plan(args) -> list[tuple[str, list[str]]]:
     db = ["--database-url", args.database_url] if args.database_url else []
     return [
         ("calls", ["--calls", "30" if quick else "300"]),
+        ("webhook_load", ["--calls", "20" if quick else "100", *db]),
         ("import_sirene", ["--rows", n, *db, *(["--no-reimport"]
                                               if int(n) > 2_000_000 else [])]),
         ("search", ["--establishments", n, *db, "--queries", "100" if quick else "400"]),
