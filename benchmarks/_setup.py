@@ -51,6 +51,17 @@ def relais(*args) -> float:
     return time.perf_counter() - started
 
 
+def stop(*processes: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate processes started by a benchmark, then kill those that linger."""
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def django_setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relais.settings")
     import django

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import ROOT, LoadSampler, django_setup, prepare
+from _setup import ROOT, LoadSampler, django_setup, prepare, stop
 
 NANTES = (47.2184, -1.5536)
 
@@ -134,6 +134,7 @@ def main() -> None:
     prepare(args.database_url)
     django_setup()
     from django.db import connection, transaction
+    from django.db.models import Count
 
     from relais.routing import notifications, services
     from relais.routing.models import Delivery
@@ -176,17 +177,11 @@ def main() -> None:
         t_end = sink.times[-1] if sink.times else time.time()
         load_average = load.mean()
     finally:
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            try:
-                w.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop(*workers)
         sink.stop()
 
     statuses = dict(Delivery.objects.filter(voicemail=vm).values_list("status")
-                    .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("pk"))
+                    .annotate(n=Count("pk"))
                     .order_by())
     total = t_end - t0
     accepted = len(sink.times)

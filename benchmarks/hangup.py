@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import ROOT, LoadSampler, django_setup, prepare
+from _setup import ROOT, LoadSampler, django_setup, prepare, stop
 from fanout import SmtpSink, free_port, make_listings
 from transcription import SENTENCES, speak
 
@@ -171,13 +171,7 @@ def main() -> None:
         complete = sink.wait_for(warm_emails + expected, args.timeout)
         load_average = load.mean()
     finally:
-        for p in processes:
-            p.terminate()
-        for p in processes:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(*processes)
         sink.stop()
 
     emails = sink.times[warm_emails:]

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import ROOT, LoadSampler, django_setup, prepare, relais
+from _setup import ROOT, LoadSampler, django_setup, prepare, relais, stop
 from fanout import free_port
 from hangup import wait_http
 from search import claim_listings, query_maker
@@ -121,11 +121,7 @@ def main() -> None:
                 "load_average": sampler.mean(),
             }), flush=True)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
 
 def workers_cpu_s(master: int) -> float:
     """User + system CPU seconds of a process's children (gunicorn's workers), Linux."""

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from relais.core.admin import ReadOnlyMixin
+
 from . import services
 from .models import CreditEntry, Unlock
 
@@ -63,19 +65,10 @@ class CreditEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Unlock)
-class UnlockAdmin(admin.ModelAdmin):
+class UnlockAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "voicemail_reference", "listing_name", "professional", "cost",
                     "shown_at", "refunded_at"]
     list_filter = ["created_at", ("shown_at", admin.EmptyFieldListFilter),
                    ("refunded_at", admin.EmptyFieldListFilter)]
     search_fields = ["voicemail_reference", "listing_name", "professional__user__email"]
     list_select_related = ["professional__user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from relais.core.admin import ReadOnlyMixin
+
 from . import audit
 from .models import AuditEvent, Erasure
 
@@ -20,7 +22,7 @@ class ReferenceFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The audit trail, read-only (append-only in the application)."""
 
     list_display = ["at", "actor_kind", "actor_label", "action_display", "voicemail_reference",
@@ -34,29 +36,11 @@ class AuditEventAdmin(admin.ModelAdmin):
         label = audit.action_label(obj.action)
         return obj.action if label == obj.action else f"{label} ({obj.action})"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Erasure)
-class ErasureAdmin(admin.ModelAdmin):
+class ErasureAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Tombstones of erased messages: counts only, read-only."""
 
     list_display = ["erased_at", "requested_by", "received_on", "metier", "duration_bucket",
                     "recipients", "shared_recipients", "unlocks"]
     list_filter = ["requested_by", "metier"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from relais.core.admin import ReadOnlyMixin
 from relais.privacy import audit
 
 from . import notifications, services
@@ -21,17 +22,6 @@ from .models import (
     ModerationItem,
     RoutingDecision,
 )
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # view-only pages
 
 
 def _reasons_html(reasons) -> str:
