@@ -58,3 +58,20 @@ def test_feedback_exports_as_labelled_jsonl_with_the_redacted_text_only(shared_d
     reads = AuditEvent.objects.filter(action=audit.READ_REDACTED, delivery_id=shared_delivery.pk)
     assert reads.count() == 4
     assert {(e.actor_kind, e.actor_label) for e in reads} == {("system", "feedback-export")}
+
+
+@pytest.mark.parametrize("command", ["export_feedback", "retrain_from_feedback"])
+def test_a_malformed_since_date_is_refused_clearly(command):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--since must be YYYY-MM-DD, not 'hier'"):
+        call_command(command, since="hier")
+
+
+def test_since_keeps_only_later_feedback(shared_delivery, tmp_path):
+    services.record_feedback(shared_delivery, "not_a_request")
+    out = tmp_path / "later.jsonl"
+    call_command("export_feedback", output=str(out), since="2999-01-01")
+    assert out.read_text(encoding="utf-8") == ""
+    call_command("export_feedback", output=str(out), since="2000-01-01")
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1

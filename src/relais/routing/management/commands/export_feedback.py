@@ -9,6 +9,16 @@ from django.utils import timezone
 from relais.routing import services
 
 
+def parse_since(value: str | None) -> datetime | None:
+    """The ``--since YYYY-MM-DD`` option of the feedback commands (midnight, local time)."""
+    if not value:
+        return None
+    try:
+        return timezone.make_aware(datetime.strptime(value, "%Y-%m-%d"))
+    except ValueError as exc:
+        raise CommandError(f"--since must be YYYY-MM-DD, not {value!r}") from exc
+
+
 class Command(BaseCommand):
     help = ("Write the professionals' feedback as labelled JSONL examples (redacted text "
             "plus the label correction); `relais retrain_from_feedback` adds them to the "
@@ -20,12 +30,7 @@ class Command(BaseCommand):
                             help="Only feedback given on or after this date (YYYY-MM-DD).")
 
     def handle(self, *args, output="-", since=None, **options):
-        start = None
-        if since:
-            try:
-                start = timezone.make_aware(datetime.strptime(since, "%Y-%m-%d"))
-            except ValueError as exc:
-                raise CommandError(f"--since must be YYYY-MM-DD, not {since!r}") from exc
+        start = parse_since(since)
         out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
         n = 0
         try:

@@ -9,13 +9,12 @@ twice, so the command can run on a schedule. ``--dry-run`` prints the rows and s
 """
 
 import json
-from datetime import datetime
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from django.core.management.base import BaseCommand
 
 from relais.routing import services
+from relais.routing.management.commands.export_feedback import parse_since
 from relais.voicemail.understanding import model
 
 
@@ -29,12 +28,7 @@ class Command(BaseCommand):
                             help="Print the training rows; add nothing, train nothing.")
 
     def handle(self, *args, since=None, dry_run=False, **options):
-        start = None
-        if since:
-            try:
-                start = timezone.make_aware(datetime.strptime(since, "%Y-%m-%d"))
-            except ValueError as exc:
-                raise CommandError(f"--since must be YYYY-MM-DD, not {since!r}") from exc
+        start = parse_since(since)
         rows, skipped = services.feedback_training_rows(start)
         for reason in skipped:
             self.stderr.write(f"skipped {reason}")
