@@ -60,9 +60,9 @@ class CallAdmin(admin.ModelAdmin):
     list_filter = ["outcome", "reason", "dial_status"]
     search_fields = ["call_sid", "to_e164"]
     raw_id_fields = ["listing", "tracking_number"]
-    readonly_fields = ["call_sid", "tracking_number", "to_e164", "listing", "caller_e164",
-                       "outcome", "dial_status", "dial_duration", "reason", "started_at",
-                       "ended_at"]
+    readonly_fields = ["call_sid", "tracking_number", "to_e164", "listing", "professional",
+                       "caller_e164", "outcome", "dial_status", "dial_duration", "reason",
+                       "started_at", "ended_at"]
     actions = ["block_callers"]
 
     def has_add_permission(self, request):

@@ -5,7 +5,7 @@ import secrets
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from relais.pros.models import Listing
+from relais.pros.models import Listing, Professional
 
 
 class TrackingNumber(models.Model):
@@ -46,6 +46,12 @@ class Call(models.Model):
     listing = models.ForeignKey(
         Listing, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )
+    # Who held the listing with an approved claim when the call came in (None: nobody —
+    # the listing was not claimed). Only they may see the call (relais.calls.access).
+    professional = models.ForeignKey(
+        Professional, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
+    )
     caller_e164 = models.CharField(max_length=20, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RINGING)
     dial_status = models.CharField(max_length=16, blank=True)
@@ -57,7 +63,9 @@ class Call(models.Model):
     class Meta:
         ordering = ["-started_at"]
         verbose_name = _("appel")
-        indexes = [models.Index(fields=["listing", "-started_at"])]
+        indexes = [models.Index(fields=["listing", "-started_at"]),
+                   models.Index(fields=["professional", "-started_at"],
+                                name="call_professional_started")]
 
     def __str__(self) -> str:
         return self.call_sid

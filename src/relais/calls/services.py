@@ -85,11 +85,15 @@ def incoming_call(call_sid: str, caller: str, to: str) -> Incoming:
         )
         call.tracking_number = number
         call.listing = listing
+        # Who holds the listing now (approved claim): the only professional who will see
+        # this call, even if the listing changes hands later (relais.calls.access).
+        call.professional_id = listing.holder_id if listing else None
         if not decision.accept:
             call.outcome = Outcome.REJECTED
             call.reason = decision.reason
             call.ended_at = timezone.now()
-        call.save(update_fields=["tracking_number", "listing", "outcome", "reason", "ended_at"])
+        call.save(update_fields=["tracking_number", "listing", "professional", "outcome",
+                                 "reason", "ended_at"])
     if decision.accept:
         logger.info("call %s to %s: forwarded", call_sid, to)
         return Incoming(call, decision, forward)

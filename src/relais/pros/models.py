@@ -72,5 +72,14 @@ class Listing(models.Model):
         return self.status == self.Status.APPROVED
 
     @property
+    def holder_id(self) -> int | None:
+        """The professional holding this listing with an approved claim, or None.
+
+        Calls and deliveries record it when they are created (``professional``): access
+        follows who held the listing at the time (see docs/privacy.md, "Change of hands").
+        """
+        return self.professional_id if self.claimed else None
+
+    @property
     def email(self) -> str:
         return self.notification_email or self.professional.user.email

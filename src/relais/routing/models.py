@@ -159,11 +159,15 @@ class Delivery(models.Model):
       the message is already in the professional's space;
     - ``sent``: the email (or the digest listing it) was accepted by the mail server;
     - ``unnotified``: delivered to the professional's space without email (notifications
-      off, or the called listing has no valid address) — ``status_reason`` says which;
+      off, the called listing has no valid address, or the listing no longer belonged
+      to its professional when the email was due) — ``status_reason`` says which;
     - ``failed``: the email could not be sent after every attempt (the admin can resend);
     - ``skipped``: not delivered at all (a shared recipient without a valid email);
     - ``cancelled``: withdrawn before the email was sent; ``revoked``: withdrawn after
       (links stop working). Neither is shown to the professional any more.
+
+    Whatever the status, only ``professional`` may read it, and only while they hold the
+    listing with an approved claim: see :mod:`relais.routing.access`.
 
     The primary key is a random UUID: it appears in URLs and is never guessable.
     """
@@ -194,6 +198,12 @@ class Delivery(models.Model):
     voicemail = models.ForeignKey(Voicemail, on_delete=models.CASCADE,
                                   related_name="deliveries")
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="deliveries")
+    # The professional this delivery was made for: who held the listing with an approved
+    # claim when it was created (None: nobody). Only they may read it, and only while
+    # they still hold the listing (relais.routing.access).
+    professional = models.ForeignKey(Professional, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+",
+                                     db_index=False)
     kind = models.CharField(max_length=6, choices=Kind.choices)
     # 0: own; 1…N: shared, nearest first; None: skipped
     rank = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -228,6 +238,8 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["listing", "status", "created_at"]),
+            models.Index(fields=["professional", "status", "created_at"],
+                         name="delivery_professional"),
             models.Index(fields=["status", "channel", "next_attempt_at"],
                          name="delivery_due", condition=Q(status="pending")),
         ]

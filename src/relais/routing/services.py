@@ -149,21 +149,38 @@ def _channel(listing: Listing) -> str:
     }.get(listing.notify, Delivery.Channel.OFF)
 
 
-def _new_delivery(voicemail, listing: Listing, *, kind, rank, distance, reason) -> Delivery:
-    """A delivery with its notification state from the listing's preference."""
+NOT_HELD = ("Pas de notification : la fiche n'est plus détenue (revendication approuvée) "
+            "par le professionnel à qui ce message était destiné.")
+
+
+def _new_delivery(voicemail, listing: Listing, *, kind, rank, distance, reason,
+                  professional_id: int | None) -> Delivery:
+    """A delivery made for ``professional_id``, its notification state from the listing's
+    preference — no email at all unless that professional holds the listing now."""
     email = listing.email
     channel = _channel(listing)
     status, status_reason = Delivery.Status.PENDING, ""
-    if channel == Delivery.Channel.OFF:
+    if professional_id is None or professional_id != listing.holder_id:
+        status, status_reason, email = Delivery.Status.UNNOTIFIED, NOT_HELD, ""
+    elif channel == Delivery.Channel.OFF:
         status, status_reason = Delivery.Status.UNNOTIFIED, "Notifications désactivées."
     elif not policy.valid_email(email):
         status, status_reason = (Delivery.Status.UNNOTIFIED,
                                  "Pas d'adresse e-mail valide : message dans l'espace pro.")
     return Delivery.objects.create(
-        voicemail=voicemail, listing=listing, kind=kind, rank=rank, distance_km=distance,
-        reason=reason, status=status, status_reason=status_reason, channel=channel,
+        voicemail=voicemail, listing=listing, professional_id=professional_id, kind=kind,
+        rank=rank, distance_km=distance, reason=reason, status=status,
+        status_reason=status_reason, channel=channel,
         email=email if policy.valid_email(email) else "",
     )
+
+
+def _own_professional_id(voicemail: Voicemail) -> int | None:
+    """Whom the called listing's own message is for: the holder when the call came in
+    (recorded on the call), else — a message without a call — the holder now."""
+    if voicemail.call_id is not None:
+        return voicemail.call.professional_id
+    return voicemail.listing.holder_id
 
 
 def _store_shared(voicemail, decision: policy.Decision) -> list[Delivery]:
@@ -172,12 +189,14 @@ def _store_shared(voicemail, decision: policy.Decision) -> list[Delivery]:
     )
     created = []
     for r in decision.recipients:
-        created.append(_new_delivery(voicemail, listings[r.listing_id],
-                                     kind=Delivery.Kind.SHARED, rank=r.rank,
-                                     distance=r.distance_km, reason=r.reason()))
+        listing = listings[r.listing_id]
+        created.append(_new_delivery(voicemail, listing, kind=Delivery.Kind.SHARED,
+                                     rank=r.rank, distance=r.distance_km, reason=r.reason(),
+                                     professional_id=listing.holder_id))
     for s in decision.skipped:
         Delivery.objects.create(
-            voicemail=voicemail, listing=listings[s.listing_id], kind=Delivery.Kind.SHARED,
+            voicemail=voicemail, listing=listings[s.listing_id],
+            professional_id=listings[s.listing_id].holder_id, kind=Delivery.Kind.SHARED,
             rank=None, distance_km=s.distance_km,
             reason={"codes": [s.code], "text": s.text, "distance_km": s.distance_km},
             status=Delivery.Status.SKIPPED, status_reason=s.text,
@@ -194,7 +213,7 @@ def route_voicemail(voicemail: Voicemail) -> RoutingDecision:
         if decision_row is not None:
             return decision_row
         voicemail = Voicemail.objects.select_related(
-            "listing__establishment", "listing__professional__user", "metier"
+            "listing__establishment", "listing__professional__user", "metier", "call"
         ).get(pk=voicemail.pk)
         facts = facts_for(voicemail)
         hashed = caller_hash(voicemail.caller_e164) if voicemail.caller_e164 else None
@@ -213,7 +232,7 @@ def route_voicemail(voicemail: Voicemail) -> RoutingDecision:
                           distance=0.0, reason={
                               "codes": ["called"],
                               "text": "Fiche appelée : elle reçoit toujours son message.",
-                          })
+                          }, professional_id=_own_professional_id(voicemail))
         _store_shared(voicemail, decision)
     logger.info("voicemail %s routed: %s, %d recipient(s)", voicemail.pk, decision.outcome,
                 len(decision.recipients))
