@@ -77,7 +77,8 @@ OPERATOR_PERMISSIONS = ["view_voicemail", "view_delivery", "view_auditevent", "v
 def world(client, shared_message):
     vm, own, (near, far) = shared_message
     call = Call.objects.create(call_sid="CA" + "7" * 32, caller_e164=CALLER,
-                               to_e164="+33100000000", listing=own.listing)
+                               to_e164="+33100000000", listing=own.listing,
+                               professional=own.listing.professional)
     Voicemail.objects.filter(pk=vm.pk).update(call=call)
     pro_a, pro_b = own.listing.professional, near.listing.professional
     credits.grant(pro_b, 3, by=None)

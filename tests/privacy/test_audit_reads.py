@@ -39,7 +39,8 @@ def last_id() -> int:
 def test_each_read_of_personal_data_leaves_its_audit_row(client, shared_message):
     vm, own, (near, _far) = shared_message
     call = Call.objects.create(call_sid="CA" + "6" * 32, caller_e164=CALLER,
-                               to_e164="+33100000000", listing=own.listing)
+                               to_e164="+33100000000", listing=own.listing,
+                               professional=own.listing.professional)
     Voicemail.objects.filter(pk=vm.pk).update(call=call)
     RoutingDecision.objects.filter(voicemail=vm).update(moderation="pending")
     pro_a, pro_b = own.listing.professional.user, near.listing.professional.user

@@ -257,10 +257,10 @@ def test_the_call_log_audits_the_numbers_it_shows(client, world):
     from relais.calls.models import Call
 
     a = world["a"]
-    call = Call.objects.create(listing=a, caller_e164=CALLER, call_sid="CA" + "1" * 32,
-                               to_e164="+33999999999")
-    Call.objects.create(listing=a, caller_e164="", call_sid="CA" + "2" * 32,
-                        to_e164="+33999999999")
+    call = Call.objects.create(listing=a, professional=a.professional, caller_e164=CALLER,
+                               call_sid="CA" + "1" * 32, to_e164="+33999999999")
+    Call.objects.create(listing=a, professional=a.professional, caller_e164="",
+                        call_sid="CA" + "2" * 32, to_e164="+33999999999")
     user = login(client, a)
     page = body(client.get("/pro/appels/"))
     assert CALLER_FR in page

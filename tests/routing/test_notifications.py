@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from relais.privacy.models import AuditEvent
 from relais.pros.models import Listing
-from relais.routing import notifications, services
+from relais.routing import access, notifications, services
 from relais.routing.models import Delivery, Digest
 from relais.voicemail import pipeline
 from tests.helpers import make_deferred_tasks_due, relais, relais_env, start_relais
@@ -146,7 +146,7 @@ def test_digest_mode_sends_one_daily_email_listing_the_day_s_deliveries(
     assert waiting.count() == 4
     assert {(d.channel, d.status) for d in waiting} == {("digest", "pending")}
     assert smtp.mailbox.to("resume@example.fr") == []
-    assert list(services.deliveries_for(digest_pro)) != []  # already in the space
+    assert list(access.readable_deliveries(digest_pro)) != []  # already in the space
 
     # The next digest time after these deliveries were created (18:00 local).
     now = timezone.localtime()
@@ -191,7 +191,7 @@ def test_notifications_off_sends_nothing_and_keeps_the_message_in_the_space(
     assert no_email_own.status == "unnotified" and "e-mail" in no_email_own.status_reason
     assert smtp.mailbox.messages == []
     assert notifications.send_due_digests(timezone.now() + timedelta(days=1)) == 0
-    assert [d.pk for d in services.deliveries_for(quiet_pro)] == [own.pk]
+    assert [d.pk for d in access.readable_deliveries(quiet_pro)] == [own.pk]
 
 
 @pytest.mark.slow

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from relais.privacy import audit
 
-from . import numbers
-from .models import Call, TrackingNumber
+from . import access, numbers
+from .models import TrackingNumber
 from .phone import InProcess, LocalPhone, PhoneError
 
 DEMO_AUDIO_MAX_BYTES = 10 * 1024 * 1024
@@ -21,15 +21,10 @@ DEMO_AUDIO_MAX_BYTES = 10 * 1024 * 1024
 
 @login_required
 def call_log(request):
-    """The calls received on the professional's own listings, newest first."""
+    """The calls the professional may see (relais.calls.access), newest first."""
     professional = getattr(request.user, "professional", None)
-    calls = Call.objects.none()
-    if professional is not None:
-        calls = (
-            Call.objects.filter(listing__professional=professional)
-            .select_related("listing__establishment", "voicemail")
-            .order_by("-started_at")
-        )
+    calls = (access.readable_calls(professional)
+             .select_related("listing__establishment", "voicemail").order_by("-started_at"))
     page = Paginator(calls, 50).get_page(request.GET.get("page"))
     rows = [
         {

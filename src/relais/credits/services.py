@@ -11,10 +11,12 @@
 
 The fair unlock rules: only shared requests (the called professional always has its own
 caller's number, free); at most ``RELAIS_UNLOCK_CAP`` professionals per message; once per
-professional; only while the delivery is accessible and the message not erased; never
-without enough credits. The cap and the balance are checked inside one transaction that
-locks the message's row, then the professional's row (always in this order): two unlocks
-racing for the last slot, or for the last credit, serialise and the second is refused.
+professional; only by the professional the request was made for, while they hold its
+listing (:mod:`relais.routing.access`); only while the delivery is accessible and the
+message not erased; never without enough credits. The cap and the balance are checked
+inside one transaction that locks the message's row, then the professional's row (always
+in this order): two unlocks racing for the last slot, or for the last credit, serialise
+and the second is refused.
 """
 
 import logging
@@ -27,6 +29,7 @@ from django.utils import timezone
 
 from relais.privacy import audit
 from relais.pros.models import Professional
+from relais.routing import access
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
 
@@ -135,7 +138,8 @@ def _active_unlocks(voicemail_id):
 
 
 def unlock_status(delivery: Delivery) -> Status:
-    professional_id = delivery.listing.professional_id
+    """For the professional the delivery was made for (the one reading it)."""
+    professional_id = delivery.professional_id
     mine = _active_unlocks(delivery.voicemail_id).filter(professional_id=professional_id).first()
     return Status(cost=cost(), balance=balance(professional_id), cap=cap(),
                   taken=_active_unlocks(delivery.voicemail_id).count(), unlock=mine)
@@ -162,7 +166,7 @@ def unlock(delivery: Delivery, user) -> Unlock:
     balance is too low.
     """
     professional = _professional_of(user)
-    if professional is None or delivery.listing.professional_id != professional.pk:
+    if not access.addressed_to(delivery, professional):
         raise UnlockRefused("Cette demande ne vous est pas adressée.", "not_yours")
     if delivery.kind == Delivery.Kind.OWN:
         raise UnlockRefused("C'est votre propre message : le numéro de l'appelant vous est "
@@ -179,7 +183,8 @@ def unlock(delivery: Delivery, user) -> Unlock:
         if not d.accessible:
             raise UnlockRefused("L'appelant a retiré cette demande : elle ne peut plus être "
                                 "débloquée.", "withdrawn")
-        if vm.listing_id is not None and vm.listing.professional_id == professional.pk:
+        if access.readable_deliveries(professional).filter(
+                voicemail=vm, kind=Delivery.Kind.OWN).exists():
             raise UnlockRefused("C'est votre propre message : le numéro de l'appelant vous "
                                 "est toujours communiqué, sans frais.", "own")
         existing = Unlock.objects.filter(voicemail=vm, professional=professional).first()
@@ -229,7 +234,8 @@ def reveal(unlock_: Unlock, actor: audit.Actor) -> str:
                                 "disponible.", "refunded")
         d = (Delivery.objects.select_related("voicemail").filter(pk=item.delivery_id).first()
              if item.delivery_id else None)
-        if d is None or not d.accessible or d.voicemail.status == Voicemail.Status.ERASED:
+        if d is None or not access.may_read(d, item.professional_id):
+            # Withdrawn, erased, or the listing left the professional who unlocked it.
             raise UnlockRefused("Cette demande n'est plus disponible.", "withdrawn")
         if item.shown_at is None:
             item.shown_at = timezone.now()

@@ -2,10 +2,12 @@
 
 Plain functions the views call:
 
-- :func:`inbox` — the professional's deliveries (own messages and shared requests), only
-  while accessible, newest first, optionally only new or only handled ones;
-- :func:`delivery_of` — one delivery of the professional's own listings (``Http404``
-  otherwise: a professional can never open someone else's message);
+- :func:`inbox` — the deliveries the professional may read (own messages and shared
+  requests; :func:`relais.routing.access.readable_deliveries` decides which), newest
+  first, optionally only new or only handled ones;
+- :func:`delivery_of` — one delivery the professional may read (``Http404`` otherwise: a
+  professional can never open someone else's message, nor one made for a previous
+  holder of its listing);
 - :func:`read_message` — the content of one message page, writing one audit row per
   personal datum shown (transcript, redacted text, caller number);
 - :func:`mark_handled` — new ↔ handled.
@@ -23,8 +25,8 @@ from relais.calls.numbers import format_fr
 from relais.credits import services as credits
 from relais.credits.models import Unlock
 from relais.privacy import audit
+from relais.routing.access import readable_deliveries
 from relais.routing.models import Delivery
-from relais.routing.services import deliveries_for
 
 from .models import Professional
 
@@ -40,7 +42,7 @@ def professional_of(user) -> Professional | None:
 
 def inbox(professional, which: str = ""):
     """The professional's deliveries, newest first; ``which`` is ``NEW``, ``HANDLED`` or ''."""
-    qs = deliveries_for(professional).select_related(
+    qs = readable_deliveries(professional).select_related(
         "voicemail__metier", "listing__establishment").order_by("-created_at", "rank")
     qs = qs.annotate(unlocked=Exists(Unlock.objects.filter(delivery=OuterRef("pk"),
                                                            refunded_at__isnull=True)))
@@ -52,13 +54,13 @@ def inbox(professional, which: str = ""):
 
 
 def counts(professional) -> dict:
-    qs = deliveries_for(professional)
+    qs = readable_deliveries(professional)
     return {"all": qs.count(), NEW: qs.filter(handled_at__isnull=True).count(),
             HANDLED: qs.filter(handled_at__isnull=False).count()}
 
 
 def delivery_of(professional, delivery_id) -> Delivery:
-    """One accessible delivery addressed to one of the professional's listings, or 404."""
+    """One delivery the professional may read now, or 404."""
     if professional is None:
         raise Http404("pas de compte professionnel")
     delivery = inbox(professional).filter(pk=delivery_id).first()

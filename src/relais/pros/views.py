@@ -218,7 +218,8 @@ def report(request, delivery_id):
     if not vm.caller_e164:
         messages.error(request, _("Ce message n'a pas de numéro d'appelant à signaler."))
         return _back(delivery)
-    report_caller(delivery.listing.professional, vm.caller_e164,
+    # delivery_of() let only the professional this delivery was made for open it.
+    report_caller(delivery.professional, vm.caller_e164,
                   form.cleaned_data.get("reason", ""), voicemail=vm)
     messages.success(request, _("Appelant signalé : vous ne recevrez plus ses demandes "
                                 "partagées."))

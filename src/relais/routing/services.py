@@ -5,8 +5,10 @@
 - :func:`approve_moderation` / :func:`reject_moderation` — the operator's decision;
 - :func:`revoke_shared` / :func:`revoke_delivery` — withdrawal (the caller portal);
 - :func:`report_caller`, :func:`caller_hash` — a professional reports a caller;
-- :func:`record_feedback`, :func:`feedback_examples` — "pas pour moi" and its export;
-- :func:`deliveries_for` — what a professional may see (the inbox builds on it).
+- :func:`record_feedback`, :func:`feedback_examples` — "pas pour moi" and its export.
+
+What a professional may read is decided in :mod:`relais.routing.access`; every delivery
+created here records the professional it is made for (``Delivery.professional``).
 """
 
 import json
@@ -445,12 +447,3 @@ def feedback_jsonl(since=None) -> Iterator[str]:
     for example in feedback_examples(since):
         yield json.dumps(example, ensure_ascii=False) + "\n"
 
-
-# --- What a professional may see ------------------------------------------------------------
-
-
-def deliveries_for(professional):
-    """Deliveries a professional may see: theirs, not withdrawn, not skipped."""
-    return Delivery.objects.filter(
-        listing__professional=professional, status__in=Delivery.ACCESSIBLE
-    ).exclude(voicemail__status=Voicemail.Status.ERASED).select_related("voicemail", "listing")

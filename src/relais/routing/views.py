@@ -21,7 +21,7 @@ from relais.calls.numbers import format_fr
 from relais.privacy import audit
 from relais.voicemail.models import Voicemail
 
-from . import links, notifications, policy
+from . import access, links, notifications, policy
 from .models import Delivery
 
 PRIVATE_HEADERS = {
@@ -49,7 +49,13 @@ class Refused(Exception):
 
 
 def resolve(request, token: str) -> Delivery:
-    """The delivery a token opens for this request, or Refused (403/410)."""
+    """The delivery a token opens for this request, or Refused (403/410).
+
+    A link is read on behalf of the professional its delivery was made for: logged in as
+    another professional it is refused (403); it stops working (410, saying nothing about
+    the message) once that professional no longer may read the delivery — withdrawn,
+    erased, or the listing left them (:mod:`relais.routing.access`).
+    """
     try:
         delivery_id, listing_id = links.read(token)
     except links.LinkExpired as exc:
@@ -60,16 +66,15 @@ def resolve(request, token: str) -> Delivery:
         raise Refused(403, "Lien invalide",
                       "Ce lien n'est pas valide. Vérifiez qu'il est complet ou connectez-vous "
                       "à votre espace professionnel.") from exc
-    delivery = (Delivery.objects.select_related(
-        "voicemail__metier", "listing__establishment", "listing__professional")
-        .filter(pk=delivery_id).first())
+    delivery = (Delivery.objects.select_related("voicemail__metier", "listing__establishment")
+                .filter(pk=delivery_id).first())
     if delivery is None:
         raise Refused(410, "Message indisponible", "Ce message n'est plus disponible.")
     if delivery.listing_id != listing_id:
         raise Refused(403, "Lien invalide", "Ce lien n'est pas valide pour ce message.")
     user = request.user
     if user.is_authenticated and hasattr(user, "professional") and (
-        delivery.listing.professional_id != user.professional.pk
+        delivery.professional_id != user.professional.pk
     ):
         raise Refused(403, "Ce lien ne vous est pas destiné",
                       "Ce message a été adressé à un autre professionnel. Déconnectez-vous "
@@ -78,6 +83,8 @@ def resolve(request, token: str) -> Delivery:
         raise Refused(410, "Message retiré",
                       "Ce message n'est plus disponible : l'appelant l'a retiré ou il a été "
                       "effacé.")
+    if not access.may_read(delivery, delivery.professional_id):
+        raise Refused(410, "Message indisponible", "Ce message n'est plus disponible.")
     return delivery
 
 
@@ -191,15 +198,12 @@ def delivery_media(request, token: str, which: str):
 @require_GET
 @login_required
 def owner_media(request, delivery_id, which: str):
-    """The recording for the logged-in professional who owns the delivery (the inbox)."""
+    """The recording for the logged-in professional who may read the delivery (the inbox)."""
     professional = getattr(request.user, "professional", None)
     if professional is None:
         raise Http404("no such delivery")
     delivery = get_object_or_404(
-        Delivery.objects.select_related("voicemail", "listing__establishment"),
-        pk=delivery_id, listing__professional=professional, status__in=Delivery.ACCESSIBLE,
-    )
-    if delivery.voicemail.status == Voicemail.Status.ERASED:
-        raise Http404("erased")
+        access.readable_deliveries(professional).select_related("listing__establishment"),
+        pk=delivery_id)
     return media_response(request, delivery, which,
                           audit.Actor.professional(request.user, delivery.listing))
