@@ -9,9 +9,11 @@ Every email is sent by a task on the ``notifications`` queue:
   *off* deliveries were created ``unnotified`` and are never emailed.
 - A send **claims** the delivery (a conditional UPDATE taking a lease and counting the
   attempt: a second worker or a duplicate task finds nothing to claim), re-checks it is
-  still pending, sends through Django's email backend (``EMAIL_URL``) with a
-  ``Message-ID`` derived from the delivery id, then marks it ``sent`` — a delivery
-  marked sent is never claimed again.
+  still pending and still readable by the professional it was made for (if the listing
+  left them, the email is called off: the delivery becomes ``unnotified`` with its
+  reason; digests leave such deliveries out the same way), sends through Django's email
+  backend (``EMAIL_URL``) with a ``Message-ID`` derived from the delivery id, then marks
+  it ``sent`` — a delivery marked sent is never claimed again.
 - A failure (SMTP down, 4xx) releases the lease, stores the error and re-enqueues the
   task after an exponential backoff (``RELAIS_RETRY_BASE_SECONDS`` …
   ``RELAIS_RETRY_MAX_SECONDS``), up to ``RELAIS_NOTIFY_MAX_ATTEMPTS`` attempts (two days
@@ -43,7 +45,7 @@ from django.utils import timezone, translation
 from relais.core.tasks import due_at, task
 from relais.privacy import audit
 
-from . import links, policy
+from . import access, links, policy
 from .models import Delivery, Digest
 
 logger = logging.getLogger(__name__)
@@ -120,6 +122,31 @@ def resend(delivery: Delivery, user) -> bool:
 
 
 # --- Claim, send, mark -------------------------------------------------------------------------
+
+NOT_HELD = ("Notification annulée : la fiche n'est plus détenue (revendication approuvée) "
+            "par le professionnel à qui ce message était destiné.")
+
+
+def _call_off(pk) -> None:
+    """The listing left the professional a pending delivery was made for: its email is
+    never sent (to nobody: not to the listing's new address either). It becomes
+    ``unnotified``, not ``cancelled``: it stays theirs, readable again only if the same
+    listing is approved for them again (relais.routing.access), and leaves any digest."""
+    n = Delivery.objects.filter(pk=pk, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.UNNOTIFIED, status_reason=NOT_HELD, lease_until=None,
+        next_attempt_at=None, digest=None)
+    if n:
+        logger.info("delivery %s: notification called off, the listing left its "
+                    "professional", pk)
+
+
+def _still_theirs(delivery: Delivery) -> bool:
+    """Whether the professional the delivery was made for may still read it; if not, its
+    notification is called off (:func:`_call_off`)."""
+    if access.may_read(delivery, delivery.professional_id):
+        return True
+    _call_off(delivery.pk)
+    return False
 
 
 def _claim(model, pk, extra: Q | None = None):
@@ -220,6 +247,8 @@ def send_delivery(delivery_id) -> str:
     delivery = _claim(Delivery, delivery_id, Q(channel=Delivery.Channel.INSTANT))
     if delivery is None:
         return "skipped"
+    if not _still_theirs(delivery):
+        return "cancelled"
     delivery = Delivery.objects.select_related(
         "voicemail__metier", "listing__establishment", "listing__professional__user"
     ).get(pk=delivery.pk)
@@ -332,12 +361,19 @@ def send_due_digests(now: datetime | None = None) -> int:
     pending = Delivery.objects.filter(
         status=Delivery.Status.PENDING, channel=Delivery.Channel.DIGEST, digest__isnull=True,
         created_at__lt=cutoff,
-    ).values_list("pk", "listing__professional_id", "email")
+    ).values_list("pk", "professional_id", "email")
     groups: dict[tuple[int, str], list] = defaultdict(list)
     for pk, pro_id, email in pending:
         groups[(pro_id, email)].append(pk)
     enqueued = 0
     for (pro_id, email), ids in groups.items():
+        readable = set(access.readable_deliveries(pro_id).filter(pk__in=ids)
+                       .values_list("pk", flat=True))
+        for pk in set(ids) - readable:  # the listing left its professional
+            _call_off(pk)
+        ids = [pk for pk in ids if pk in readable]
+        if not ids:
+            continue
         with transaction.atomic():
             digest, _ = Digest.objects.get_or_create(professional_id=pro_id, email=email, day=day)
             if digest.status != Digest.Status.PENDING:
@@ -358,11 +394,11 @@ def send_digest(digest_id) -> str:
     digest = _claim(Digest, digest_id)
     if digest is None:
         return "skipped"
-    deliveries = list(
+    deliveries = [d for d in (
         digest.deliveries.filter(status=Delivery.Status.PENDING)
         .select_related("voicemail__metier", "listing__establishment")
         .order_by("created_at")
-    )
+    ) if _still_theirs(d)]
     if not deliveries:
         Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING).update(
             status=Digest.Status.CANCELLED, lease_until=None
