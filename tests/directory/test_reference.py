@@ -2,7 +2,8 @@ import pytest
 from django.core.management import call_command
 
 from relais.directory.models import Commune, Metier, NafCode
-from relais.directory.reference import default_metiers_by_naf, normalise, sync_reference_data
+from relais.directory.reference import default_metiers_by_naf, normalise
+from relais.directory.reference_sync import sync_reference_data
 
 pytestmark = pytest.mark.django_db
 

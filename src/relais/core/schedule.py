@@ -39,6 +39,19 @@ JOBS = (
 )
 
 
+# Functions (no argument) every task worker runs once at start, before anything else:
+# core knows no app, so the apps register theirs in AppConfig.ready() with on_startup()
+# (voicemail hands back the pipeline steps left by dead workers).
+startup: list = []
+
+
+def on_startup(func):
+    """Register ``func`` to run when a task worker starts (once, in order); returns it."""
+    if func not in startup:
+        startup.append(func)
+    return func
+
+
 def due_jobs(now: datetime | None = None, jobs=JOBS) -> list[Job]:
     """Claim and return the jobs due now (each claimed by exactly one caller)."""
     from relais.core.models import PeriodicRun

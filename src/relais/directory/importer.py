@@ -43,7 +43,7 @@ import pyarrow.csv as pacsv
 from django.db import connections, transaction
 from django.utils import timezone
 
-from . import sirene
+from . import signals, sirene
 
 CHUNK_BYTES = 4 << 20  # bytes of whole lines parsed at a time
 BULK_LOAD_ROWS = 50_000  # from this many new rows, indexes are rebuilt rather than updated
@@ -835,12 +835,10 @@ def import_sirene(
             counts = stage.merge()
         finally:
             stage.drop()
-    if using == "default":
-        # Bulk SQL sends no signal: bring the routing index in step with establishments
-        # that closed or moved (it reads only the claimed listings: seconds).
-        from relais.routing import index
-
-        index.reconcile()
+    # Bulk SQL sends no model signal: tell the apps that follow establishments (the
+    # routing index, for those that closed or moved).
+    signals.establishments_changed.send(sender=import_sirene, using=using,
+                                        kind="sirene-import", counts=dict(counts))
     out = result.result
     out.created = counts.get("created", 0)
     out.updated = counts.get("updated", 0)

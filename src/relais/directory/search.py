@@ -14,13 +14,15 @@ How it stays fast on tens of millions of rows without a geographic extension:
   20, 50… km) until the page is full, so dense cities read few rows.
 
 Claimed listings follow their professional's choice of métiers: a listing shows up for
-a métier it chose even under another NAF code, and not for one it dropped.
+a métier it chose even under another NAF code, and not for one it dropped. The
+directory knows no listing: the pros app tells it through :func:`set_metier_overrides`
+(in ProsConfig.ready()).
 """
 
 import bisect
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -43,6 +45,28 @@ QUERY_STOPWORDS = frozenset(
     "proche pres de mon ma mes en et sur dans vers bon bonne meilleur meilleure "
     "professionnel artisan entreprise societe depannage".split()
 )
+
+
+# What professionals decided about a métier: ``overrides(slug)`` returns two functions,
+# ``opted_out(sirets) -> set of those SIRETs whose claimed listing dropped the métier`` and
+# ``opted_in(box) -> [(siret, latitude, longitude)] of claimed listings that chose it in
+# the bounding box``. Called once per search with a métier.
+MetierOverrides = Callable[[str], tuple[Callable[[list[str]], set[str]],
+                                        Callable[[tuple], list[tuple[str, float, float]]]]]
+
+
+def _no_overrides(slug: str):
+    """Nobody claimed anything: every establishment counts for its NAF code's métiers."""
+    return (lambda sirets: set()), (lambda box: [])
+
+
+_metier_overrides: MetierOverrides = _no_overrides
+
+
+def set_metier_overrides(func: MetierOverrides) -> None:
+    """Install the provider of claimed listings' métier choices (the pros app does)."""
+    global _metier_overrides
+    _metier_overrides = func
 
 
 class SearchError(ValueError):
@@ -437,8 +461,6 @@ def search_naf_codes(metier: dict) -> list[str]:
 
 def search(query: Query) -> Result:
     """Run a parsed query: one page of establishments, nearest first."""
-    from relais.pros.services import claimed_metier_overrides
-
     result = Result(query=query)
     lat, lon = query.place.latitude, query.place.longitude
     needed = query.page * PAGE_SIZE + 1
@@ -457,7 +479,7 @@ def search(query: Query) -> Result:
                                   query.radius_km, needed)
     else:
         naf_codes = search_naf_codes(metier)
-        opted_out, opted_in = claimed_metier_overrides(metier["slug"])
+        opted_out, opted_in = _metier_overrides(metier["slug"])
         rings = [r for r in RINGS_KM if r < query.radius_km] + [query.radius_km]
         ranked = []
         if rest and naf_codes:  # "plomberie dupont": the métier's establishments named so

@@ -2,13 +2,16 @@
 
 Connected in RoutingConfig.ready(). Each handler rewrites the index rows of the listings
 concerned, inside the same transaction as the change (a rolled-back change leaves the
-index as it was). Bulk updates send no signal: see relais.routing.index.
+index as it was). Bulk updates send no model signal: the SIRENE import sends the
+directory's ``establishments_changed`` (then the index is reconciled), others are
+repaired by the daily reconcile job (see relais.routing.index).
 """
 
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from relais.directory.models import Establishment
+from relais.directory.signals import establishments_changed
 from relais.pros.models import Listing
 
 from . import index
@@ -53,3 +56,11 @@ def establishment_saved(sender, instance, raw=False, created=False, update_field
     ids = list(Listing.objects.filter(establishment_id=instance.pk).values_list("pk", flat=True))
     if ids:
         index.sync_listings(ids)
+
+
+@receiver(establishments_changed, dispatch_uid="routing.establishments_changed")
+def establishments_bulk_changed(sender, using="default", **kwargs):
+    # Establishments that closed or moved by the import: the index reads only the
+    # claimed listings (seconds). Only the default database holds the index.
+    if using == "default":
+        index.reconcile()

@@ -1,15 +1,13 @@
+"""``{% load directory %}``: SIRET and distances as the directory shows them.
+
+Phone numbers come from the calls app's library: ``{% load calls %}``, ``|phone_fr``.
+"""
+
 from django import template
 
-from relais.calls.numbers import format_fr
 from relais.directory.sirene import format_siret
 
 register = template.Library()
-
-
-@register.filter
-def phone_fr(e164: str) -> str:
-    """+33199001234 → 01 99 00 12 34."""
-    return format_fr(e164 or "")
 
 
 @register.filter

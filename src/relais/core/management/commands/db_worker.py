@@ -1,7 +1,8 @@
 """``relais db_worker``: django-tasks-db's worker, on every Relais queue by default.
 
-On top of the backport's worker it recovers pipeline steps left by dead workers and runs
-the periodic jobs (relais.core.schedule). With ``--batch`` it processes everything that is
+On top of the backport's worker it runs the apps' startup functions first
+(relais.core.schedule.startup: voicemail recovers pipeline steps left by dead workers)
+and the periodic jobs (relais.core.schedule). With ``--batch`` it processes everything that is
 ready on every queue, including what those tasks enqueue, then exits.
 """
 
@@ -12,7 +13,6 @@ from django.db import close_old_connections
 from django_tasks_db.management.commands.db_worker import Command as BaseWorkerCommand
 
 from relais.core import schedule
-from relais.voicemail import pipeline
 
 
 class Command(BaseWorkerCommand):
@@ -30,8 +30,10 @@ class Command(BaseWorkerCommand):
 
     def handle(self, *args, **options):
         no_schedule = options.pop("no_schedule")
-        # Steps whose worker died are handed back before anything else.
-        pipeline.recover_stalled()
+        # What the apps registered (voicemail: steps whose worker died are handed back)
+        # runs before anything else.
+        for func in schedule.startup:
+            func()
         if not no_schedule:
             schedule.tick()
         if options["batch"]:

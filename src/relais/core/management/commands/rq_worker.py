@@ -5,7 +5,8 @@ worker is the counterpart of ``relais db_worker`` and takes the same options:
 
 - it listens on every queue of ``RELAIS_QUEUES`` unless ``--queue-name a,b`` is given
   (a worker pool per queue: ``--queue-name transcription`` on the transcription nodes);
-- at start it hands back pipeline steps left by dead workers, and a ticker thread runs
+- at start it runs the apps' startup functions (relais.core.schedule.startup: voicemail
+  hands back pipeline steps left by dead workers), and a ticker thread runs
   the periodic jobs (relais.core.schedule; each job is claimed in the database, so any
   number of workers may tick);
 - a scheduler thread moves delayed tasks (retries with backoff) to their queue when they
@@ -31,7 +32,6 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
 
 from relais.core import schedule
-from relais.voicemail import pipeline
 
 TICK_SECONDS = 30
 
@@ -150,8 +150,10 @@ class Command(BaseCommand):
         verbosity = options["verbosity"]
         level = "WARNING" if verbosity == 0 else ("DEBUG" if verbosity >= 2 else "INFO")
 
-        # Steps whose worker died are handed back before anything else.
-        pipeline.recover_stalled()
+        # What the apps registered (voicemail: steps whose worker died are handed back)
+        # runs before anything else.
+        for func in schedule.startup:
+            func()
         if not no_schedule:
             schedule.tick()
         name = options["worker_id"] or f"relais-{get_random_string(12).lower()}"
