@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "relais.routing",
     "relais.privacy",
     "relais.credits",
+    "relais.space",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -218,7 +219,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "pros:login"
-LOGIN_REDIRECT_URL = "pros:inbox"
+LOGIN_REDIRECT_URL = "space:inbox"
 LOGOUT_REDIRECT_URL = "directory:home"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

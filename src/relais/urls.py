@@ -6,9 +6,10 @@ admin.site.site_title = "Relais"
 
 urlpatterns = [
     path("", include("relais.directory.urls")),
-    path("", include("relais.calls.page_urls")),  # /pro/appels/, /demo/telephone/
+    path("", include("relais.calls.page_urls")),  # /demo/telephone/
     path("", include("relais.core.urls")),  # /demo/boite-d-envoi/
-    path("pro/", include("relais.pros.urls")),
+    path("pro/", include("relais.space.urls")),  # inbox, messages, credits, call log
+    path("pro/", include("relais.pros.urls")),  # accounts, listings, claims
     path("telephony/", include("relais.calls.urls")),
     path("messages/", include("relais.voicemail.urls")),
     path("r/", include("relais.routing.urls")),

@@ -1,38 +1,13 @@
-"""The professional's call log, the admin actions, and the demo phone without JavaScript."""
+"""The calls admin actions, and the demo phone without JavaScript (the call log: tests/space)."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from relais.calls.models import BlockedCaller, Call, TrackingNumber
+from relais.calls.models import BlockedCaller, Call
 from relais.voicemail.models import Voicemail
-from tests.calls.conftest import CALLER, TRACKING, make_listing
+from tests.calls.conftest import CALLER, TRACKING
 
 pytestmark = pytest.mark.django_db
-
-
-def test_professionals_see_only_their_own_calls(client, phone, tracking, wav):
-    other = make_listing(siret="98765432100019", name="Serrurerie Dupont",
-                         email="dupont@example.org")
-    TrackingNumber.objects.create(e164="+33199000002", listing=other)
-    phone.call(TRACKING, CALLER, wav, consent="share")
-    phone.call(TRACKING, "anonymous", answer="answer")
-    phone.call("+33199000002", "+33639980077", answer="answer")
-
-    assert client.get("/pro/appels/").status_code == 302  # login required
-    client.force_login(tracking.listing.professional.user)
-    page = client.get("/pro/appels/")
-    html = page.content.decode()
-    assert page.status_code == 200
-    assert html.count("<tr>") == 3  # header + two calls
-    assert "06 39 98 00 01" in html and CALLER not in html  # French-formatted
-    assert "numéro masqué" in html
-    assert Voicemail.objects.get().reference in html
-    assert "message laissé" in html and "répondu" in html
-    assert "Serrurerie Dupont" not in html and "06 39 98 00 77" not in html
-
-    client.force_login(other.professional.user)
-    html = client.get("/pro/appels/").content.decode()
-    assert "06 39 98 00 77" in html and "06 39 98 00 01" not in html
 
 
 def test_operator_blocks_and_unblocks_callers_from_the_admin(admin_client, phone, tracking):

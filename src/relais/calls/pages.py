@@ -1,51 +1,19 @@
-"""Pages: the professional's call log and the demo phone."""
+"""Page: the demo phone (the call log is in :mod:`relais.space`)."""
 
 import secrets
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from relais.privacy import audit
-
-from . import access, numbers
+from . import numbers
 from .models import TrackingNumber
 from .phone import InProcess, LocalPhone, PhoneError
 
 DEMO_AUDIO_MAX_BYTES = 10 * 1024 * 1024
 
-
-@login_required
-def call_log(request):
-    """The calls the professional may see (relais.calls.access), newest first."""
-    professional = getattr(request.user, "professional", None)
-    calls = (access.readable_calls(professional)
-             .select_related("listing__establishment", "voicemail").order_by("-started_at"))
-    page = Paginator(calls, 50).get_page(request.GET.get("page"))
-    rows = [
-        {
-            "call": call,
-            "caller": numbers.format_fr(call.caller_e164) if call.caller_e164 else None,
-            "voicemail": getattr(call, "voicemail", None),
-        }
-        for call in page
-    ]
-    # The professional reads callers' numbers here: one audit row per number shown.
-    for row in rows:
-        if row["caller"]:
-            call = row["call"]
-            audit.record(actor=audit.Actor.professional(request.user, call.listing),
-                         action=audit.READ_CALLER_NUMBER, voicemail=row["voicemail"],
-                         detail={"via": "call_log", "call": call.pk})
-    return render(request, "calls/call_log.html", {"page": page, "rows": rows,
-                                                   "has_account": professional is not None})
-
-
-# --- The demo phone ---------------------------------------------------------------------
 
 def _demo_caller() -> str:
     return numbers.format_fr(f"{numbers.DEMO_CALLER_PREFIX}{secrets.randbelow(10_000):04d}")

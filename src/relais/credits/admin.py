@@ -1,10 +1,16 @@
-"""Admin: the credits ledger (read-only; the operator adds grants) and the unlocks."""
+"""Admin: the credits ledger (read-only; the operator adds grants) and the unlocks.
+
+The professionals' list (registered by :mod:`relais.pros.admin`) is registered again here
+with one more column, the credit balance, which only this app knows how to compute.
+"""
 
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from relais.core.admin import ReadOnlyMixin
+from relais.pros.admin import ProfessionalAdmin
+from relais.pros.models import Professional
 
 from . import services
 from .models import CreditEntry, Unlock
@@ -72,3 +78,15 @@ class UnlockAdmin(ReadOnlyMixin, admin.ModelAdmin):
                    ("refunded_at", admin.EmptyFieldListFilter)]
     search_fields = ["voicemail_reference", "listing_name", "professional__user__email"]
     list_select_related = ["professional__user"]
+
+
+class ProfessionalWithBalanceAdmin(ProfessionalAdmin):
+    list_display = [*ProfessionalAdmin.list_display, "credit_balance"]
+
+    @admin.display(description=_("crédits"))
+    def credit_balance(self, obj):
+        return services.balance(obj)  # the ledger sums; nothing stored
+
+
+admin.site.unregister(Professional)
+admin.site.register(Professional, ProfessionalWithBalanceAdmin)

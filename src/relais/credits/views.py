@@ -29,18 +29,18 @@ def buy(request):
         raise Http404("no professional account")
     try:
         packs = int(request.POST.get("packs", "1"))
-        back = request.build_absolute_uri(reverse("pros:credits"))
+        back = request.build_absolute_uri(reverse("space:credits"))
         url = stripe_checkout.start_checkout(professional, packs,
                                              success_url=back + "?paiement=ok",
                                              cancel_url=back + "?paiement=annule")
     except ValueError:
         messages.error(request, "Choisissez un nombre de lots valide.")
-        return redirect("pros:credits")
+        return redirect("space:credits")
     except stripe.StripeError as exc:
         logger.error("Stripe Checkout unavailable: %s", exc)
         messages.error(request, "Le paiement en ligne est indisponible pour le moment. "
                                 "Réessayez plus tard.")
-        return redirect("pros:credits")
+        return redirect("space:credits")
     return redirect(url)
 
 

@@ -7,17 +7,11 @@ from .models import Listing, Professional
 
 @admin.register(Professional)
 class ProfessionalAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "email_verified_at", "created_at", "credit_balance"]
+    list_display = ["__str__", "email_verified_at", "created_at"]  # credits.admin adds the balance
     list_filter = [("email_verified_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "user__username"]
     raw_id_fields = ["user"]
     list_select_related = ["user"]
-
-    @admin.display(description=_("crédits"))
-    def credit_balance(self, obj):
-        from relais.credits.services import balance  # the ledger sums; nothing stored
-
-        return balance(obj)
 
 
 @admin.register(Listing)

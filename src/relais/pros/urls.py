@@ -14,11 +14,4 @@ urlpatterns = [
     path("fiches/", views.listings, name="listings"),
     path("fiches/revendiquer/", views.claim, name="claim"),
     path("fiches/<int:pk>/", views.listing_settings, name="listing-settings"),
-    path("", views.inbox, name="inbox"),
-    path("messages/<uuid:delivery_id>/", views.message, name="message"),
-    path("messages/<uuid:delivery_id>/traite/", views.mark, name="mark"),
-    path("messages/<uuid:delivery_id>/debloquer/", views.unlock, name="unlock"),
-    path("messages/<uuid:delivery_id>/pas-pour-moi/", views.feedback, name="feedback"),
-    path("messages/<uuid:delivery_id>/signaler/", views.report, name="report"),
-    path("credits/", views.credits_page, name="credits"),
 ]

@@ -115,7 +115,7 @@ def delivery_page(request, token: str):
         "distance": policy.km(delivery.distance_km) if delivery.distance_km else "",
         "received_at": timezone.localtime(vm.created_at),
         # resolve() refused any other logged-in professional: this one owns the delivery.
-        "space_url": (reverse("pros:message", args=[delivery.pk])
+        "space_url": (reverse("space:message", args=[delivery.pk])
                       if hasattr(request.user, "professional") else ""),
     }
     if delivery.is_own:

@@ -1,6 +1,6 @@
 """The professional's space: what a logged-in professional sees, and the audit of it.
 
-Plain functions the views call:
+Plain functions the views (:mod:`relais.space.views`) call:
 
 - :func:`inbox` — the deliveries the professional may read (own messages and shared
   requests; :func:`relais.routing.access.readable_deliveries` decides which), newest
@@ -10,25 +10,30 @@ Plain functions the views call:
   holder of its listing);
 - :func:`read_message` — the content of one message page, writing one audit row per
   personal datum shown (transcript, redacted text, caller number);
-- :func:`mark_handled` — new ↔ handled.
+- :func:`mark_handled` — new ↔ handled;
+- :func:`ledger_page_data` — the credits page: balance, ledger, the pack on offer;
+- :func:`call_log` — the calls received on the professional's listings, one audit row per
+  caller's number shown.
 
 The called professional sees its own message in full (recording, transcript, caller's
 number); a shared request shows only the redacted text and the bleeped extract, and the
 caller's number only once unlocked (:mod:`relais.credits`).
 """
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.utils import timezone
 
+from relais.calls.access import readable_calls
 from relais.calls.numbers import format_fr
 from relais.credits import services as credits
+from relais.credits import stripe_checkout
 from relais.credits.models import Unlock
 from relais.privacy import audit
+from relais.pros.models import Professional
 from relais.routing.access import readable_deliveries
 from relais.routing.models import Delivery
-
-from .models import Professional
 
 NEW, HANDLED = "nouveaux", "traites"
 FILTERS = {NEW: "Nouveaux", HANDLED: "Traités"}
@@ -117,10 +122,6 @@ def read_message(delivery: Delivery, user) -> dict:
 
 def purchase_offer() -> dict | None:
     """The Stripe pack on offer, or None when buying online is not enabled."""
-    from django.conf import settings
-
-    from relais.credits import stripe_checkout
-
     if not stripe_checkout.enabled():
         return None
     return {"credits": settings.RELAIS_CREDIT_PACK_CREDITS,
@@ -135,3 +136,29 @@ def ledger_page_data(professional) -> dict:
             "cost": credits.cost(), "cap": credits.cap(), "purchase": purchase_offer()}
 
 
+
+
+def calls_of(professional):
+    """The calls the professional may see (relais.calls.access), newest first."""
+    return (readable_calls(professional)
+            .select_related("listing__establishment", "voicemail")
+            .order_by("-started_at"))
+
+
+def call_log(calls, user) -> list[dict]:
+    """The rows of one page of the call log; one audit row per caller's number shown."""
+    rows = [
+        {
+            "call": call,
+            "caller": format_fr(call.caller_e164) if call.caller_e164 else None,
+            "voicemail": getattr(call, "voicemail", None),
+        }
+        for call in calls
+    ]
+    for row in rows:
+        if row["caller"]:
+            call = row["call"]
+            audit.record(actor=audit.Actor.professional(user, call.listing),
+                         action=audit.READ_CALLER_NUMBER, voicemail=row["voicemail"],
+                         detail={"via": "call_log", "call": call.pk})
+    return rows
