@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from relais.calls import consent, prompts, services
+from relais.calls import prompts, services
 from relais.calls.models import Call
+from relais.voicemail import consent
 from relais.voicemail.models import PipelineStep, Voicemail
 from tests.calls.conftest import CALLER, TRACKING
 

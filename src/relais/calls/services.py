@@ -15,10 +15,10 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from relais.voicemail import pipeline
+from relais.voicemail import consent, pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
 
-from . import consent, numbers
+from . import numbers
 from .models import BlockedCaller, Call, TrackingNumber
 from .policy import ACCEPT, Decision, decide_incoming, over_rate_limit, rate_key
 
