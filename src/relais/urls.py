@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("relais.core.urls")),  # /demo/boite-d-envoi/
     path("pro/", include("relais.pros.urls")),
     path("telephony/", include("relais.calls.urls")),
+    path("telephony/", include("relais.voicemail.webhook_urls")),  # record, gather
     path("messages/", include("relais.voicemail.urls")),
     path("r/", include("relais.routing.urls")),
     path("appelant/", include("relais.privacy.urls")),
