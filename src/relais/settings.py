@@ -294,7 +294,7 @@ RELAIS_RECORDING_HOSTS = env.list(
 RELAIS_RECORDING_FETCH_TIMEOUT = env.float("RELAIS_RECORDING_FETCH_TIMEOUT", default=30.0)
 RELAIS_RECORDING_MAX_BYTES = env.int("RELAIS_RECORDING_MAX_BYTES", default=50 * 1024 * 1024)
 # Consent is final once the caller answered (or hung up); failing that, this long after
-# the message was created it is settled to "private" (see relais.calls.consent).
+# the message was created it is settled to "private" (see relais.voicemail.consent).
 RELAIS_CONSENT_WAIT_SECONDS = env.int("RELAIS_CONSENT_WAIT_SECONDS", default=300)
 
 # --- Transcription ---------------------------------------------------------------------

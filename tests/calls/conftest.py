@@ -12,7 +12,7 @@ from relais.calls.phone import InProcess, LocalPhone
 from relais.directory.models import Establishment
 from relais.pros.models import Listing, Professional
 
-FETCH_ONLY = [("fetch", "relais.calls.recordings.fetch_step", "audio")]
+FETCH_ONLY = [("fetch", "relais.voicemail.recordings.fetch_step", "audio")]
 CALLER = "+33639980001"
 FORWARD = "+33639989999"
 TRACKING = "+33199000001"

@@ -11,8 +11,7 @@ from django.conf import settings as django_settings
 from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 
-from relais.calls import recordings
-from relais.voicemail import pipeline
+from relais.voicemail import pipeline, recordings
 from relais.voicemail.models import PipelineStep, Voicemail
 from tests.services import assert_private_on_s3
 
@@ -152,7 +151,9 @@ def test_downloads_succeed_after_retries_or_are_rejected(provider, wav, tmp_path
 @pytest.mark.django_db(transaction=True)
 def test_provider_errors_and_wrong_credentials_fail_visibly_then_recover(provider, settings,
                                                                          wav):
-    settings.RELAIS_PIPELINE_STEPS = [("fetch", "relais.calls.recordings.fetch_step", "audio", 3)]
+    settings.RELAIS_PIPELINE_STEPS = [
+        ("fetch", "relais.voicemail.recordings.fetch_step", "audio", 3)
+    ]
     settings.TWILIO_AUTH_TOKEN = "a-wrong-token"
     provider.plans = {"down": [500, 503, 500, 500]}
     down, auth = new_voicemail(provider.base + "down", 1), new_voicemail(provider.base + "auth", 2)

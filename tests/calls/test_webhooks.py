@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from relais.calls import consent, prompts, services
+from relais.calls import prompts
 from relais.calls.models import Call
+from relais.voicemail import callbacks, consent
 from relais.voicemail.models import PipelineStep, Voicemail
 from tests.calls.conftest import CALLER, TRACKING
 
@@ -293,8 +294,8 @@ def test_stale_messages_get_an_explicit_status(client, tracking):
     missed_call(client)
     post(client, "/telephony/twilio/record",
          base(Digits="#", RecordingSid=RECORDING_SID, RecordingDuration="7"))
-    assert services.settle_stale() == 0
-    assert services.settle_stale(now=timezone.now() + timedelta(hours=2)) == 1
+    assert callbacks.settle_stale() == 0
+    assert callbacks.settle_stale(now=timezone.now() + timedelta(hours=2)) == 1
     vm = Voicemail.objects.get()
     assert vm.status == "failed" and "Aucun enregistrement" in vm.status_detail
     assert vm.consent == "private" and vm.consent_recorded_at is not None

@@ -21,7 +21,7 @@ from tests.routing.conftest import smtp  # noqa: F401 - a fixture
 from tests.routing.factories import NANTES, offset
 
 STEPS = [
-    ["fetch", "relais.calls.recordings.fetch_step", "audio", 1000],
+    ["fetch", "relais.voicemail.recordings.fetch_step", "audio", 1000],
     ["route", "relais.routing.steps.route", "default"],
     ["notify", "relais.routing.steps.notify", "notifications"],
 ]

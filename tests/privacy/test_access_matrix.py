@@ -215,8 +215,8 @@ NOT_EXPOSING = {
     # POST actions on one's own delivery (refused with 404 otherwise: tests/space).
     "space:mark", "space:unlock", "space:feedback", "space:report",
     # Provider webhooks (signed by the provider) and the greeting prompts.
-    "calls:voice", "calls:dial", "calls:record", "calls:gather", "calls:recording_status",
-    "calls:status", "calls:prompt",
+    "calls:voice", "calls:dial", "voicemail_webhooks:record", "voicemail_webhooks:gather",
+    "calls:recording_status", "calls:status", "calls:prompt",
     # Portal forms and POST actions on the session's own message (tests/privacy).
     "privacy:start", "privacy:code", "privacy:withdraw", "privacy:erase", "privacy:leave",
     # Credits purchase and the payment provider's webhook (no message data).

@@ -17,7 +17,7 @@ from tests.calls.conftest import CALLER, TRACKING, make_listing
 from tests.voicemail.clips import speak, whisper_model  # noqa: F401 - a fixture
 
 UP_TO_REDACT = [
-    ("fetch", "relais.calls.recordings.fetch_step", "audio"),
+    ("fetch", "relais.voicemail.recordings.fetch_step", "audio"),
     ("normalise", "relais.voicemail.steps.normalise", "audio"),
     ("transcribe", "relais.voicemail.steps.transcribe", "transcription"),
     ("understand", "relais.voicemail.steps.understand", "default"),

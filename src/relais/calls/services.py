@@ -1,24 +1,20 @@
-"""What each provider callback changes, in one transaction per callback.
+"""What each provider callback changes in the call log, in one transaction per callback.
 
 Every function takes validated parameters and locks the call's row (``select_for_update``
 on PostgreSQL; SQLite serialises writers), so callbacks for one call apply one at a time
-whatever order they arrive in. The message is created by whichever of the record action,
-the recording-status callback or the gather action arrives first (``get_or_create`` on the
-call, a one-to-one; the recording SID is unique too): duplicates create nothing, and
-out-of-order callbacks converge to the same state.
+whatever order they arrive in. The message left on a missed call is the voicemail app's
+(:mod:`relais.voicemail.callbacks`): it learns of the recording and of the call's end
+through :mod:`.signals`, sent inside these transactions, and uses :func:`locked_call` and
+:func:`expect_message` for its own callbacks (the record and gather actions).
 """
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from relais.voicemail import pipeline
-from relais.voicemail.models import PipelineStep, Voicemail
-
-from . import consent, numbers
+from . import numbers, signals
 from .models import BlockedCaller, Call, TrackingNumber
 from .policy import ACCEPT, Decision, decide_incoming, over_rate_limit, rate_key
 
@@ -27,8 +23,6 @@ logger = logging.getLogger(__name__)
 Outcome = Call.Outcome
 FINAL_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 ANSWERED_DIAL_STATUSES = {"completed", "answered"}
-# Messages still waiting for their recording this long after the call are given up.
-RECORDING_GRACE = timedelta(hours=1)
 
 REASON_PROMPTS = {
     "blocked": "blocked",
@@ -53,7 +47,8 @@ class Incoming:
     forward_to: str = ""
 
 
-def _locked_call(call_sid: str) -> Call:
+def locked_call(call_sid: str) -> Call:
+    """The call's row, locked until the end of the transaction; UnknownCall if none."""
     call = Call.objects.select_for_update().filter(call_sid=call_sid).first()
     if call is None:
         raise UnknownCall(call_sid)
@@ -122,7 +117,7 @@ def _dialable(number: str) -> str:
 def dial_finished(call_sid: str, dial_status: str, duration: int | None) -> bool:
     """The forwarded leg ended. True when the professional answered."""
     with transaction.atomic():
-        call = _locked_call(call_sid)
+        call = locked_call(call_sid)
         if call.outcome == Outcome.REJECTED or call.listing_id is None:
             raise Conflict("this call was not forwarded")
         answered = dial_status in ANSWERED_DIAL_STATUSES
@@ -140,7 +135,8 @@ def dial_finished(call_sid: str, dial_status: str, duration: int | None) -> bool
         return call.outcome == Outcome.ANSWERED
 
 
-def _voicemail_for(call: Call) -> Voicemail:
+def expect_message(call: Call) -> None:
+    """A callback about the caller's message: Conflict unless the call may have one."""
     if call.outcome == Outcome.RINGING and call.listing_id is not None:
         # A message's callbacks exist only once the forwarded leg went unanswered: its
         # dial action is late (retried by the provider, or racing this request).
@@ -148,86 +144,32 @@ def _voicemail_for(call: Call) -> Voicemail:
         call.save(update_fields=["outcome"])
     if call.outcome not in (Outcome.MISSED, Outcome.VOICEMAIL):
         raise Conflict("no message is expected on this call")
-    voicemail, _ = Voicemail.objects.get_or_create(
-        call=call,
-        defaults={"listing_id": call.listing_id, "caller_e164": call.caller_e164,
-                  "status": Voicemail.Status.RECORDING},
-    )
-    return voicemail
-
-
-def recording_finished(call_sid: str, digits: str) -> Voicemail:
-    """The record action: the message exists; a hang-up makes its consent private."""
-    with transaction.atomic():
-        call = _locked_call(call_sid)
-        voicemail = _voicemail_for(call)
-        if digits == "hangup":
-            consent.record(voicemail.pk, consent.PRIVATE)
-    voicemail.refresh_from_db()
-    return voicemail
-
-
-def consent_given(call_sid: str, digits: str) -> Voicemail:
-    """The gather action: the caller's answer (or silence) makes the consent final."""
-    with transaction.atomic():
-        call = _locked_call(call_sid)
-        voicemail = _voicemail_for(call)
-        consent.record(voicemail.pk, consent.from_digits(digits))
-    voicemail.refresh_from_db()
-    return voicemail
 
 
 def recording_status(call_sid: str, recording_sid: str, status: str, url: str,
                      duration: int | None, error_code: str = "") -> str:
-    """The provider's recording-status callback. Returns what it did (for the log)."""
+    """The provider's recording-status callback. Returns what was done (for the log)."""
     with transaction.atomic():
-        call = _locked_call(call_sid)
-        voicemail = _voicemail_for(call)
-        if voicemail.recording_sid and voicemail.recording_sid != recording_sid:
-            raise Conflict("this call already has another recording")
-        if status == "in-progress":
-            return "ignored"
-        started = PipelineStep.objects.filter(voicemail=voicemail).exists()
-        if started or voicemail.status == Voicemail.Status.ERASED:
-            return "duplicate"
-        vm = Voicemail.objects.filter(pk=voicemail.pk)
-        if status == "completed":
-            try:
-                with transaction.atomic():
-                    vm.update(recording_sid=recording_sid, recording_url=url,
-                              recording_duration=duration, status=Voicemail.Status.RECEIVED,
-                              status_detail="")
-            except IntegrityError as exc:  # the SID is unique: another call's recording
-                raise Conflict("this recording belongs to another call") from exc
+        call = locked_call(call_sid)
+        answers = signals.recording_ready.send(
+            sender=Call, call=call, status=status, recording_sid=recording_sid, url=url,
+            duration=duration, error_code=error_code,
+        )
+        done = [answer for _receiver, answer in answers if answer]
+        if signals.STARTED in done:
             Call.objects.filter(pk=call.pk).update(outcome=Outcome.VOICEMAIL)
-            voicemail.refresh_from_db()
-            pipeline.start(voicemail)
-            logger.info("call %s: recording %s received, processing", call_sid, recording_sid)
-            return "started"
-        if voicemail.status != Voicemail.Status.RECORDING or voicemail.recording_sid:
-            return "duplicate"
-        if status == "absent":
-            detail = "Aucun son enregistré (le fournisseur signale un enregistrement absent)."
-            new_status = Voicemail.Status.REJECTED
-        else:
-            detail = "Le fournisseur n'a pas pu enregistrer le message"
-            detail += f" (code d'erreur {error_code})." if error_code else "."
-            new_status = Voicemail.Status.FAILED
-        vm.update(recording_sid=recording_sid, recording_url=url,
-                  recording_duration=duration, status=new_status, status_detail=detail)
-        logger.warning("call %s: recording %s %s", call_sid, recording_sid, status)
-        return status
+        return done[0] if done else "ignored"
 
 
 def call_ended(call_sid: str, call_status: str) -> None:
-    """The call's final status: close the log entry; unanswered consent becomes private."""
+    """The call's final status: close the log entry, and say so (signals.call_ended)."""
     if call_status not in FINAL_CALL_STATUSES:
         with transaction.atomic():
-            _locked_call(call_sid)  # 404 for unknown calls, nothing else to do
+            locked_call(call_sid)  # 404 for unknown calls, nothing else to do
         return
     now = timezone.now()
     with transaction.atomic():
-        call = _locked_call(call_sid)
+        call = locked_call(call_sid)
         fields = []
         if call.ended_at is None:
             call.ended_at = now
@@ -238,25 +180,4 @@ def call_ended(call_sid: str, call_status: str) -> None:
             fields += ["outcome", "reason"]
         if fields:
             call.save(update_fields=fields)
-        voicemail = Voicemail.objects.filter(call=call).first()
-        if voicemail is not None:
-            consent.record(voicemail.pk, consent.PRIVATE, now)
-
-
-def settle_stale(now=None) -> int:
-    """Periodic job: messages whose recording never arrived get an explicit status.
-
-    Their consent is settled too (private), as is any consent left open by lost callbacks.
-    """
-    now = now or timezone.now()
-    stale = Voicemail.objects.filter(
-        status=Voicemail.Status.RECORDING, created_at__lt=now - RECORDING_GRACE
-    )
-    count = stale.update(
-        status=Voicemail.Status.FAILED,
-        status_detail="Aucun enregistrement reçu du fournisseur (rappel d'état perdu ?).",
-    )
-    Voicemail.objects.filter(
-        consent_recorded_at__isnull=True, created_at__lt=now - RECORDING_GRACE
-    ).update(consent=consent.PRIVATE, consent_recorded_at=now)
-    return count
+        signals.call_ended.send(sender=Call, call=call, now=now)

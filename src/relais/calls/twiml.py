@@ -1,7 +1,9 @@
 """The TwiML documents Relais answers with (built with Twilio's ``VoiceResponse``).
 
 Action and callback URLs are absolute, on ``RELAIS_PUBLIC_URL``: the provider requests
-(and signs) exactly those URLs, whatever proxy sits in front of Relais.
+(and signs) exactly those URLs, whatever proxy sits in front of Relais. The record and
+gather actions are the voicemail app's webhooks (relais.voicemail.webhooks), named here by
+their URL names only.
 """
 
 from django.conf import settings
@@ -13,10 +15,13 @@ from . import prompts
 DIAL_TIMEOUT = 20  # seconds the professional's phone rings
 RECORD_MAX_SECONDS = 120
 GATHER_TIMEOUT = 8
+RECORD_ACTION = "voicemail_webhooks:record"
+GATHER_ACTION = "voicemail_webhooks:gather"
 
 
 def url(name: str) -> str:
-    return settings.RELAIS_PUBLIC_URL + reverse(f"calls:{name}")
+    """The public URL of a webhook: ``dial`` (this app's) or ``app:name``."""
+    return settings.RELAIS_PUBLIC_URL + reverse(name if ":" in name else f"calls:{name}")
 
 
 def refuse(prompt: str) -> VoiceResponse:
@@ -46,7 +51,7 @@ def record_message() -> VoiceResponse:
     prompts.speak(response, "voicemail_intro")
     response.record(
         max_length=RECORD_MAX_SECONDS, play_beep=True, finish_on_key="#",
-        action=url("record"), method="POST",
+        action=url(RECORD_ACTION), method="POST",
         recording_status_callback=url("recording_status"),
         recording_status_callback_method="POST",
         recording_status_callback_event="completed absent",
@@ -64,10 +69,10 @@ def ask_consent() -> VoiceResponse:
     providers ignoring it fall through to the <Redirect>, which does the same.
     """
     response = VoiceResponse()
-    gather = response.gather(num_digits=1, timeout=GATHER_TIMEOUT, action=url("gather"),
+    gather = response.gather(num_digits=1, timeout=GATHER_TIMEOUT, action=url(GATHER_ACTION),
                              method="POST", action_on_empty_result=True)
     prompts.speak(gather, "consent_question")
-    response.redirect(url("gather"), method="POST")
+    response.redirect(url(GATHER_ACTION), method="POST")
     return response
 
 

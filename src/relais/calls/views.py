@@ -1,7 +1,8 @@
 """Telephony views: the provider's webhooks (TwiML), prompts, the local provider.
 
 Webhooks are thin: :mod:`.security` checks the signature and parameters, :mod:`.services`
-changes the state, :mod:`.twiml` builds the answer.
+changes the state, :mod:`.twiml` builds the answer. The message's own webhooks (the
+record and gather actions) are the voicemail app's (:mod:`relais.voicemail.webhooks`).
 """
 
 import json
@@ -26,7 +27,7 @@ def _no_content() -> HttpResponse:
     return HttpResponse(status=204)
 
 
-def _call_errors(view):
+def call_errors(view):
     """UnknownCall → 404, Conflict → 409; nothing has changed in either case."""
 
     def wrapper(request, *args, **kwargs):
@@ -58,7 +59,7 @@ def voice(request):
 
 
 @twilio_webhook
-@_call_errors
+@call_errors
 def dial(request):
     """The <Dial> action: answered → done; otherwise the caller may leave a message."""
     p = request.POST
@@ -71,33 +72,7 @@ def dial(request):
 
 
 @twilio_webhook
-@_call_errors
-def record(request):
-    """The <Record> action: ask for consent (or nothing more if the caller hung up)."""
-    p = request.POST
-    call_sid = security.sid(p, "CallSid")
-    digits = security.digits(p, "Digits")
-    security.sid(p, "RecordingSid", security.RECORDING_SID, required=False)
-    security.seconds(p, "RecordingDuration", required=False)
-    services.recording_finished(call_sid, digits)
-    if digits == "hangup":
-        return twiml.xml(twiml.hangup())
-    return twiml.xml(twiml.ask_consent())
-
-
-@twilio_webhook
-@_call_errors
-def gather(request):
-    """The <Gather> action (with or without Digits): record consent, read the reference."""
-    p = request.POST
-    call_sid = security.sid(p, "CallSid")
-    digits = security.digits(p, "Digits")
-    voicemail = services.consent_given(call_sid, digits)
-    return twiml.xml(twiml.goodbye(voicemail.consent, voicemail.reference))
-
-
-@twilio_webhook
-@_call_errors
+@call_errors
 def recording_status(request):
     """recordingStatusCallback: the recording is ready (or absent, or failed)."""
     p = request.POST
@@ -117,7 +92,7 @@ def recording_status(request):
 
 
 @twilio_webhook
-@_call_errors
+@call_errors
 def status(request):
     """The call's status callback (configured on the number): the call is over."""
     p = request.POST

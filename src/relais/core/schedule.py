@@ -27,7 +27,7 @@ class Job:
 
 JOBS = (
     Job("recover-stalled-steps", timedelta(minutes=1), "relais.voicemail.pipeline.recover_stalled"),
-    Job("settle-stale-messages", timedelta(minutes=10), "relais.calls.services.settle_stale"),
+    Job("settle-stale-messages", timedelta(minutes=10), "relais.voicemail.callbacks.settle_stale"),
     # Notifications whose task was lost or whose worker died are sent again.
     Job("recover-notifications", timedelta(minutes=1), "relais.routing.notifications.recover"),
     # Daily digests: the job runs often and sends once RELAIS_DIGEST_HOUR has passed.

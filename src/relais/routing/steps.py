@@ -5,7 +5,7 @@ returns), ``notify`` only enqueues the sending of deliveries still pending, and 
 send claims its delivery, so duplicates never send twice.
 """
 
-from relais.calls.consent import final_consent
+from relais.voicemail.consent import final_consent
 from relais.voicemail.models import Voicemail
 from relais.voicemail.pipeline import Stop
 

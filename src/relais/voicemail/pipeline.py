@@ -50,7 +50,7 @@ class StepSpec:
 
 DEFAULT_STEPS = (
     # A provider outage delays the download, it never loses it: ~2 days of retries.
-    StepSpec("fetch", "relais.calls.recordings.fetch_step", "audio", max_attempts=60),
+    StepSpec("fetch", "relais.voicemail.recordings.fetch_step", "audio", max_attempts=60),
     StepSpec("normalise", "relais.voicemail.steps.normalise", "audio"),
     StepSpec("transcribe", "relais.voicemail.steps.transcribe", "transcription"),
     StepSpec("understand", "relais.voicemail.steps.understand", "default"),

@@ -27,11 +27,10 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from relais.calls import local_provider
+from relais.calls.security import recording_host_allowed
 from relais.voicemail.models import Voicemail, recording_path
 from relais.voicemail.pipeline import Stop
-
-from . import local_provider
-from .security import recording_host_allowed
 
 logger = logging.getLogger(__name__)
 
