@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,8 +7,7 @@ admin.site.site_title = "Relais"
 
 urlpatterns = [
     path("", include("relais.directory.urls")),
-    path("", include("relais.calls.page_urls")),  # /pro/appels/, /demo/telephone/
-    path("", include("relais.core.urls")),  # /demo/boite-d-envoi/
+    path("", include("relais.calls.page_urls")),  # /pro/appels/
     path("pro/", include("relais.pros.urls")),
     path("telephony/", include("relais.calls.urls")),
     path("messages/", include("relais.voicemail.urls")),
@@ -16,3 +16,7 @@ urlpatterns = [
     path("credits/", include("relais.credits.urls")),  # purchase, Stripe webhook
     path("admin/", admin.site.urls),
 ]
+
+if apps.is_installed("relais.demo"):  # demo sites only (RELAIS_DEMO)
+    # /demo/telephone/, /demo/boite-d-envoi/, /telephony/local/recordings/RE…
+    urlpatterns.append(path("", include("relais.demo.urls")))

@@ -1,4 +1,4 @@
-"""Pages of the calls app mounted outside /telephony/: the call log and the demo phone."""
+"""Pages of the calls app mounted outside /telephony/: the call log."""
 
 from django.urls import path
 
@@ -8,5 +8,4 @@ app_name = "calls_pages"
 
 urlpatterns = [
     path("pro/appels/", pages.call_log, name="call_log"),
-    path("demo/telephone/", pages.demo_phone, name="demo_phone"),
 ]
