@@ -44,10 +44,13 @@ def prepare(database_url: str | None, keep: str | None = None) -> Path:
     return data_dir
 
 
-def relais(*args) -> float:
+def relais(*args, demo: bool = False) -> float:
+    """Run ``relais ARGS``; ``demo``: with the demo app (``generate_sirene``, ``seed_demo``)."""
+    env = os.environ.copy()
+    if demo:
+        env["RELAIS_DEMO"] = "1"
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "relais.cli", *args], check=True, cwd=ROOT,
-                   env=os.environ.copy())
+    subprocess.run([sys.executable, "-m", "relais.cli", *args], check=True, cwd=ROOT, env=env)
     return time.perf_counter() - started
 
 

@@ -55,7 +55,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from relais.calls.models import TrackingNumber
-    from relais.calls.phone import InProcess, LocalPhone
+    from relais.demo.phone import InProcess, LocalPhone
     from relais.directory.models import Establishment
     from relais.pros.models import Listing, Professional
 

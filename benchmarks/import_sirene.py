@@ -38,7 +38,8 @@ def main() -> None:
     generate_s = None
     if not path.exists():
         generate_s = round(relais("generate_sirene", "--rows", str(args.rows), "--seed",
-                                  str(args.seed), "--out", str(path), "--no-progress"), 1)
+                                  str(args.seed), "--out", str(path), "--no-progress",
+                                  demo=True), 1)
     django_setup()
     from django.db import connection
 

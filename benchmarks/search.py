@@ -42,7 +42,7 @@ def main() -> None:
     os.environ["SECURE_SSL_REDIRECT"] = "false"
     path = data_dir / "stock.csv"
     relais("generate_sirene", "--rows", str(args.establishments), "--seed", str(args.seed),
-           "--out", str(path), "--no-progress")
+           "--out", str(path), "--no-progress", demo=True)
     django_setup()
     from django.db import connection
     from django.test import Client

@@ -53,7 +53,7 @@ def main() -> None:
         data_dir = prepare(args.database_url, keep=args.data_dir)
         path = data_dir / "stock.csv"
         relais("generate_sirene", "--rows", str(args.establishments), "--seed",
-               str(args.seed), "--out", str(path), "--no-progress")
+               str(args.seed), "--out", str(path), "--no-progress", demo=True)
         django_setup()
         from relais.directory.importer import import_sirene
 

@@ -34,8 +34,9 @@ def main() -> None:
                         help="a PostgreSQL database whose name contains 'bench' (reset)")
     args = parser.parse_args()
     prepare(args.database_url)
+    # RELAIS_DEMO: the server runs the local provider the local phone uploads to.
     os.environ.update(SECURE_SSL_REDIRECT="false", SESSION_COOKIE_SECURE="false",
-                      CSRF_COOKIE_SECURE="false")
+                      CSRF_COOKIE_SECURE="false", RELAIS_DEMO="1")
     django_setup()
     from relais.voicemail.models import Voicemail
     from tests.calls.conftest import tone_wav

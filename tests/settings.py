@@ -14,6 +14,9 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("RELAIS_RETRY_BASE_SECONDS", "0")
+# The demo app is installed from the environment (relais/settings.py): the suite runs a
+# demo site, and worker subprocesses inherit it.
+os.environ.setdefault("RELAIS_DEMO", "1")
 # The Whisper model assembled from its packages (145 MB, checksum-verified on every
 # load) is kept between runs instead of once per throw-away data folder.
 os.environ.setdefault(

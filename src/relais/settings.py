@@ -365,3 +365,8 @@ RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS = env.int("RELAIS_PORTAL_MAX_REQUESTS_PER
 # --- Demo ---------------------------------------------------------------------------------
 # Shows the local phone, the email outbox and the SMS outbox pages.
 RELAIS_DEMO = env.bool("RELAIS_DEMO", default=DEBUG)
+
+# The demo app (local phone, local provider, outbox page, seed_demo, simulate_call,
+# generate_sirene) is installed only on demo sites; nothing else imports it.
+if RELAIS_DEMO:
+    INSTALLED_APPS.append("relais.demo")

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,8 +7,6 @@ admin.site.site_title = "Relais"
 
 urlpatterns = [
     path("", include("relais.directory.urls")),
-    path("", include("relais.calls.page_urls")),  # /demo/telephone/
-    path("", include("relais.core.urls")),  # /demo/boite-d-envoi/
     path("pro/", include("relais.space.urls")),  # inbox, messages, credits, call log
     path("pro/", include("relais.pros.urls")),  # accounts, listings, claims
     path("telephony/", include("relais.calls.urls")),
@@ -18,3 +17,7 @@ urlpatterns = [
     path("credits/", include("relais.credits.urls")),  # purchase, Stripe webhook
     path("admin/", admin.site.urls),
 ]
+
+if apps.is_installed("relais.demo"):  # demo sites only (RELAIS_DEMO)
+    # /demo/telephone/, /demo/boite-d-envoi/, /telephony/local/recordings/RE…
+    urlpatterns.append(path("", include("relais.demo.urls")))

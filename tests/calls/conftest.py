@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from relais.calls.models import TrackingNumber
-from relais.calls.phone import InProcess, LocalPhone
+from relais.demo.phone import InProcess, LocalPhone
 from relais.directory.models import Establishment
 from relais.pros.models import Listing, Professional
 

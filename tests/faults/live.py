@@ -1,7 +1,7 @@
 """A live Relais for fault and load tests: gunicorn, the provider's side, a PostgreSQL.
 
 - ``start_web``: gunicorn with several workers on a free port, in its own processes.
-- ``Provider``: the local phone (``relais.calls.phone``) over HTTP, each request signed
+- ``Provider``: the local phone (``relais.demo.phone``) over HTTP, each request signed
   with Twilio's RequestValidator scheme, retried the way Twilio retries a webhook whose
   server failed (connection error or 5xx), every request timed.
 - ``ThrowawayPostgres``: a PostgreSQL cluster of its own in a temporary folder on a free
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from relais.calls.phone import LocalPhone, OverHttp, PhoneError
+from relais.demo.phone import LocalPhone, OverHttp, PhoneError
 from tests.helpers import ROOT
 from tests.services import free_port
 

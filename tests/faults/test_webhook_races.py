@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from relais.calls.models import Call
-from relais.calls.phone import LocalPhone, new_sid
+from relais.demo.phone import LocalPhone, new_sid
 from relais.voicemail.models import PipelineStep, Voicemail
 from tests.calls.conftest import tone_wav
 from tests.faults.live import SEED, TRACKING, RetryingHttp, start_web, stop

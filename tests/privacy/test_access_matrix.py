@@ -119,7 +119,7 @@ def world(client, shared_message):
         "link_revoked": links.path(far),
         # The local phone's provider (demo only): its recordings need the account's Basic
         # auth, like Twilio's REST API; no session of any kind opens them.
-        "provider_recording": reverse("calls:local_recording", args=["RE" + "a" * 32]),
+        "provider_recording": reverse("demo:local_recording", args=["RE" + "a" * 32]),
         "owner_audio": reverse("routing:owner_media", args=[own.pk, "audio"]),
         "owner_extract_b": reverse("routing:owner_media", args=[near.pk, "extract"]),
         "owner_audio_b": reverse("routing:owner_media", args=[near.pk, "audio"]),
@@ -201,7 +201,7 @@ def test_identifiers_in_urls_are_not_guessable(world):
 # the reason it exposes no message, recording, transcript, number or ledger by GET. A new
 # URL fails this test until someone decides which.
 MATRIX_URL_NAMES = {
-    "routing:delivery", "routing:media", "routing:owner_media", "calls:local_recording",
+    "routing:delivery", "routing:media", "routing:owner_media", "demo:local_recording",
     "space:inbox", "space:message", "space:call_log", "space:credits",
     "privacy:message", "privacy:audio",
 }
@@ -223,8 +223,8 @@ NOT_EXPOSING = {
     "credits:buy", "credits:stripe-webhook",
 }
 # Demo pages show what the demo sends (emails, SMS codes): 404 unless RELAIS_DEMO.
-DEMO_ONLY = {"calls_pages:demo_phone": "/demo/telephone/",
-             "core:outbox": "/demo/boite-d-envoi/"}
+DEMO_ONLY = {"demo:phone": "/demo/telephone/",
+             "demo:outbox": "/demo/boite-d-envoi/"}
 
 
 def _url_names():

@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 from twilio.rest import Client
 
-from relais.calls import local_provider
 from relais.calls.models import TrackingNumber
-from relais.calls.phone import InProcess, LocalPhone
+from relais.demo import local_provider
+from relais.demo.phone import InProcess, LocalPhone
 from relais.privacy import provider, services
 from relais.privacy.models import PendingFileDeletion
 from relais.voicemail.models import Voicemail

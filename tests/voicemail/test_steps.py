@@ -41,7 +41,7 @@ def plumber():
 @pytest.mark.django_db(transaction=True)
 def test_a_captured_voicemail_goes_through_every_step(live_server, settings, tmp_path,
                                                       whisper_model):  # noqa: F811
-    from relais.calls.phone import InProcess, LocalPhone
+    from relais.demo.phone import InProcess, LocalPhone
 
     settings.RELAIS_PUBLIC_URL = live_server.url
     settings.RELAIS_PIPELINE_STEPS = UP_TO_REDACT

@@ -148,42 +148,6 @@ def assign_free_number(listing: Listing) -> TrackingNumber:
     return number
 
 
-def ensure_demo_numbers(listings: Iterable[Listing]) -> list[TrackingNumber]:
-    """Give every claimed demo listing a tracking number from ARCEP's fiction block.
-
-    Idempotent: a listing keeping its number keeps it. Unclaimed listings get none (only
-    claimed listings receive calls). Returns the numbers of the given claimed listings.
-    """
-    numbers = []
-    for listing in listings:
-        if not listing.claimed:
-            continue
-        with transaction.atomic():
-            current = TrackingNumber.objects.filter(listing=listing).first()
-            if current is None:
-                current = _next_demo_number()
-                current.listing = listing
-                current.assigned_at = timezone.now()
-                current.save(update_fields=["listing", "assigned_at"])
-        numbers.append(current)
-    return numbers
-
-
-def _next_demo_number() -> TrackingNumber:
-    free = free_numbers().filter(e164__startswith=DEMO_TRACKING_PREFIX).order_by("e164").first()
-    if free is not None:
-        return free
-    used = set(
-        TrackingNumber.objects.filter(e164__startswith=DEMO_TRACKING_PREFIX)
-        .values_list("e164", flat=True)
-    )
-    for n in range(1, 10_000):
-        e164 = f"{DEMO_TRACKING_PREFIX}{n:04d}"
-        if e164 not in used:
-            return TrackingNumber.objects.create(e164=e164)
-    raise NumberError("the fiction block +33 1 99 00 xx xx is full")
-
-
 def public_number(listing: Listing | None) -> str | None:
     """The tracking number to publish for a listing (E.164), or None."""
     if listing is None or not listing.claimed:

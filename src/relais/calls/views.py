@@ -1,22 +1,15 @@
-"""Telephony views: the provider's webhooks (TwiML), prompts, the local provider.
+"""Telephony views: the provider's webhooks (TwiML) and prompts.
 
 Webhooks are thin: :mod:`.security` checks the signature and parameters, :mod:`.services`
 changes the state, :mod:`.twiml` builds the answer. The message's own webhooks (the
 record and gather actions) are the voicemail app's (:mod:`relais.voicemail.webhooks`).
 """
 
-import json
 import logging
 
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpResponse,
-    HttpResponseNotAllowed,
-)
-from django.views.decorators.csrf import csrf_exempt
+from django.http import FileResponse, Http404, HttpResponse
 
-from . import local_provider, security, services, twiml
+from . import security, services, twiml
 from .models import Prompt
 from .security import twilio_webhook
 
@@ -112,35 +105,3 @@ def prompt_audio(request, key: str):
     response = FileResponse(prompt.audio.open("rb"))
     response["Cache-Control"] = "public, max-age=3600"
     return response
-
-
-@csrf_exempt  # authenticated with HTTP Basic (account SID + token), not cookies
-def local_recording(request, recording_sid: str, ext: str = ""):
-    """The local provider's recordings: GET downloads (like Twilio's REST API), PUT uploads.
-
-    Exists only where the local phone runs (RELAIS_DEMO, or the local account SID).
-    """
-    if not security.local_provider_enabled():
-        raise Http404
-    if not security.RECORDING_SID.match(recording_sid):
-        raise Http404
-    if not security.basic_auth_ok(request):
-        response = HttpResponse("authentication required", status=401, content_type="text/plain")
-        response["WWW-Authenticate"] = 'Basic realm="Relais local provider"'
-        return response
-    if request.method == "GET":
-        found = local_provider.open_recording(recording_sid)
-        if found is None:
-            raise Http404
-        handle, content_type = found
-        return FileResponse(handle, content_type=content_type)
-    if request.method == "PUT":
-        try:
-            local_provider.store_recording(  # streamed: no DATA_UPLOAD_MAX_MEMORY_SIZE
-                recording_sid, request, request.content_type or "application/octet-stream"
-            )
-        except local_provider.RecordingTooLarge as exc:
-            return HttpResponse(str(exc), status=413, content_type="text/plain")
-        body = {"url": local_provider.recording_url(recording_sid)}
-        return HttpResponse(json.dumps(body), status=201, content_type="application/json")
-    return HttpResponseNotAllowed(["GET", "PUT"])

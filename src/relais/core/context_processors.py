@@ -1,5 +1,7 @@
+from django.apps import apps
 from django.conf import settings
 
 
 def relais(request):
-    return {"RELAIS_DEMO": settings.RELAIS_DEMO}
+    # Demo links (the demo phone, the outbox) only where the demo app serves them.
+    return {"RELAIS_DEMO": settings.RELAIS_DEMO and apps.is_installed("relais.demo")}

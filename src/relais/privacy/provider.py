@@ -5,9 +5,13 @@ the local phone keeps it under ``RELAIS_DATA_DIR/local-provider/recordings/``. E
 and the audio retention queue the provider's copy for deletion next to the stored files
 (:class:`~relais.privacy.models.PendingFileDeletion` names ``twilio-recording:RE…`` and
 ``local-recording:RE…``), so a provider outage only delays it.
+
+The local provider belongs to the demo app: it registers how its copies are deleted
+(:func:`register_deleter`, from its ``AppConfig.ready()``).
 """
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -16,6 +20,14 @@ logger = logging.getLogger(__name__)
 
 TWILIO = "twilio-recording:"
 LOCAL = "local-recording:"
+
+# Providers run by an installed app: queue-name prefix → delete(recording_sid).
+_deleters: dict[str, Callable[[str], None]] = {}
+
+
+def register_deleter(prefix: str, delete_recording: Callable[[str], None]) -> None:
+    """Let an app holding provider recordings (the demo's local provider) delete them."""
+    _deleters[prefix] = delete_recording
 
 
 def queue_name(voicemail) -> str | None:
@@ -41,10 +53,11 @@ def twilio_client():
 def delete(name: str) -> None:
     """Delete one queued provider recording; raises when the provider should be retried."""
     if name.startswith(LOCAL):
-        from relais.calls import local_provider
-
-        for path in local_provider.folder().glob(f"{name[len(LOCAL):]}.*"):
-            path.unlink(missing_ok=True)
+        deleter = _deleters.get(LOCAL)
+        if deleter is None:  # the demo app is not installed: no local provider here
+            logger.warning("%s: no local provider installed, not deleted there", name)
+            return
+        deleter(name[len(LOCAL):])
         return
     if name.startswith(TWILIO):
         from twilio.base.exceptions import TwilioRestException

@@ -27,10 +27,11 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from relais.calls import local_provider
 from relais.calls.security import recording_host_allowed
-from relais.voicemail.models import Voicemail, recording_path
-from relais.voicemail.pipeline import Stop
+from relais.core.media_types import extension_for
+
+from .models import Voicemail, recording_path
+from .pipeline import Stop
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def _host(url: str) -> str:
 
 
 def _store(voicemail: Voicemail, handle, content_type: str, url: str) -> None:
-    filename = "recording" + local_provider.extension_for(content_type, urlsplit(url).path)
+    filename = "recording" + extension_for(content_type, urlsplit(url).path)
     name = default_storage.save(recording_path(voicemail, filename), File(handle))
     # Only the audio column: consent or status may be changing at the same moment.
     Voicemail.objects.filter(pk=voicemail.pk).update(audio=name)

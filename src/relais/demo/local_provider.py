@@ -6,8 +6,8 @@ recordings are files under ``RELAIS_DATA_DIR/local-provider/recordings/`` (outsi
 media storage, never served publicly), downloaded through
 ``/telephony/local/recordings/<RecordingSid>`` with the same Basic auth, so the pipeline's
 fetch step works exactly as with Twilio — also after ``simulate_call`` has exited.
-Enabled only with ``RELAIS_DEMO`` or the local account SID (see
-:func:`relais.calls.security.local_provider_enabled`).
+Part of the demo app (installed only with ``RELAIS_DEMO``); the endpoint also checks
+:func:`relais.calls.security.local_provider_enabled`.
 """
 
 import mimetypes
@@ -16,14 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.urls import reverse
 
-EXTENSIONS = {
-    "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/vnd.wave": ".wav",
-    "audio/mpeg": ".mp3", "audio/ogg": ".ogg", "audio/webm": ".webm", "video/webm": ".webm",
-    "audio/mp4": ".m4a", "audio/x-m4a": ".m4a", "audio/flac": ".flac",
-}
-CONTENT_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
-                 ".webm": "audio/webm", ".m4a": "audio/mp4", ".flac": "audio/flac",
-                 ".bin": "application/octet-stream"}
+from relais.core.media_types import CONTENT_TYPES, extension_for
 
 
 class RecordingTooLarge(ValueError):
@@ -38,16 +31,8 @@ def folder() -> Path:
 
 def recording_url(recording_sid: str) -> str:
     """The RecordingUrl the local phone reports (like Twilio's: no extension)."""
-    path = reverse("calls:local_recording", kwargs={"recording_sid": recording_sid})
+    path = reverse("demo:local_recording", kwargs={"recording_sid": recording_sid})
     return settings.RELAIS_PUBLIC_URL + path
-
-
-def extension_for(content_type: str, filename: str = "") -> str:
-    base = (content_type or "").split(";")[0].strip().lower()
-    if base in EXTENSIONS:
-        return EXTENSIONS[base]
-    guessed = Path(filename).suffix.lower()
-    return guessed if guessed in CONTENT_TYPES else ".bin"
 
 
 def store_recording(recording_sid: str, data, content_type: str, filename: str = "") -> Path:
@@ -87,3 +72,9 @@ def open_recording(recording_sid: str):
         mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     )
     return path.open("rb"), content_type
+
+
+def delete_recording(recording_sid: str) -> None:
+    """Delete a stored recording (erasure, retention: see :mod:`relais.privacy.provider`)."""
+    for path in folder().glob(f"{recording_sid}.*"):
+        path.unlink(missing_ok=True)

@@ -13,9 +13,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from relais.core.models import ReferenceVersion
+from relais.directory.importer import import_sirene
+from relais.directory.models import Commune, Establishment, Metier
+from relais.directory.search import haversine_km
+from relais.pros import services
+from relais.pros.models import Listing, Professional
+
 from .generator import generate
-from .importer import import_sirene
-from .search import haversine_km
 
 DEMO_PASSWORD = "relais-demo"  # noqa: S105 (documented demo accounts, README)
 DEMO_SEED = 2025
@@ -62,7 +67,7 @@ ACCOUNTS = (
 def forward_number(index: int) -> str:
     """Fictitious numbers from ARCEP's range for fiction (02 61 91 xx xx).
 
-    Tracking numbers use another fiction block (01 99 00 xx xx, relais.calls.numbers):
+    Tracking numbers use another fiction block (01 99 00 xx xx, relais.demo.numbers):
     a forward number must never be a tracking number.
     """
     return f"+3326191{index + 1:04d}"
@@ -71,10 +76,6 @@ def forward_number(index: int) -> str:
 def seed(*, rows: int = DEMO_ROWS, seed: int = DEMO_SEED, progress: bool | None = False,
          log=None) -> list:
     """Load the demo directory (once) and the demo accounts; returns their listings."""
-    from relais.core.models import ReferenceVersion
-
-    from .models import Establishment
-
     log = log or (lambda message: None)
     digest = f"{GENERATOR_VERSION}:{rows}:{seed}"
     marker = ReferenceVersion.objects.filter(name=MARKER).first()
@@ -94,11 +95,6 @@ def seed(*, rows: int = DEMO_ROWS, seed: int = DEMO_SEED, progress: bool | None 
 
 @transaction.atomic
 def _account(index: int, spec: DemoAccount):
-    from relais.pros import services
-    from relais.pros.models import Listing, Professional
-
-    from .models import Commune, Metier
-
     User = get_user_model()
     user = User.objects.filter(username=spec.email).first()
     if user is None:
@@ -127,8 +123,6 @@ def _account(index: int, spec: DemoAccount):
 
 def _nearest_free(naf_code: str, lat: float, lon: float):
     """The nearest active, fully diffusible, unclaimed establishment of a NAF code."""
-    from .models import Establishment
-
     candidates = []
     for box in (0.15, 0.6, 3.0):
         candidates = list(

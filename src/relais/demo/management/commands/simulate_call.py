@@ -16,7 +16,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from relais.calls import numbers
-from relais.calls.phone import InProcess, LocalPhone, OverHttp, PhoneError, result_json
+from relais.demo.phone import InProcess, LocalPhone, OverHttp, PhoneError, result_json
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from relais.directory import demo
+from relais.demo import seed as demo
 from relais.directory.models import Commune, Establishment
 from relais.directory.search import haversine_km
 from relais.pros.models import Listing

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from relais.calls.numbers import ensure_demo_numbers
-from relais.directory import demo
+from relais.demo import seed as demo
+from relais.demo.numbers import ensure_demo_numbers
 
 
 class Command(BaseCommand):

@@ -1,22 +1,12 @@
-"""Page: the demo phone (the call log is in :mod:`relais.space`)."""
-
-import secrets
+"""The demo phone's form."""
 
 from django import forms
-from django.conf import settings
-from django.http import Http404
-from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from . import numbers
-from .models import TrackingNumber
-from .phone import InProcess, LocalPhone, PhoneError
+from relais.calls import numbers
+from relais.calls.models import TrackingNumber
 
 DEMO_AUDIO_MAX_BYTES = 10 * 1024 * 1024
-
-
-def _demo_caller() -> str:
-    return numbers.format_fr(f"{numbers.DEMO_CALLER_PREFIX}{secrets.randbelow(10_000):04d}")
 
 
 class DemoCallForm(forms.Form):
@@ -74,30 +64,3 @@ class DemoCallForm(forms.Form):
         if data.get("outcome") != "answer" and not data.get("audio"):
             self.add_error("audio", _("Enregistrez ou choisissez un message."))
         return data
-
-
-def demo_phone(request):
-    """Place a call from the browser through the very same webhooks (demo sites only)."""
-    if not settings.RELAIS_DEMO:
-        raise Http404
-    result = None
-    error = None
-    if request.method == "POST":
-        form = DemoCallForm(request.POST, request.FILES)
-        if form.is_valid():
-            data = form.cleaned_data
-            audio = data.get("audio")
-            try:
-                result = LocalPhone(InProcess()).call(
-                    data["to_number"] or data["listing_number"], data["caller"],
-                    audio.read() if audio else None,
-                    audio.content_type if audio else "audio/wav",
-                    audio.name if audio else "message.wav",
-                    answer=data["outcome"], consent=data["consent"],
-                )
-            except PhoneError as exc:
-                error = str(exc)
-    else:
-        form = DemoCallForm(initial={"caller": _demo_caller()})
-    return render(request, "calls/demo_phone.html",
-                  {"form": form, "result": result, "error": error})

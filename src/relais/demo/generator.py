@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sirene
-from .reference import COMMUNES_FILE, DATA, NAF_FILE, normalise
+from relais.directory import sirene
+from relais.directory.reference import COMMUNES_FILE, NAF_FILE, normalise
 
 CHUNK = 50_000
 MEMBER = "StockEtablissement_utf8.csv"
 PARENTS_OF_ARRONDISSEMENTS = {"75056", "69123", "13055"}
 ND = sirene.ND
+DATA = Path(__file__).resolve().parent / "data"  # naf_weights.csv, synthetic.toml
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from pyproj import Transformer
 
-from relais.directory.generator import generate
+from relais.demo.generator import generate
 from relais.directory.models import Commune, Establishment
 from relais.directory.search import haversine_km
 from relais.directory.sirene import HEADER, luhn_ok
@@ -108,7 +108,7 @@ def test_command_writes_a_zip_the_importer_reads(tmp_path):
 def test_sirens_keep_their_nine_digits_up_to_national_sizes(tmp_path):
     """Past ≈ 4M rows the SIREN sequence used to overflow 8 digits (+ the Luhn digit), and
     the importer rejected those rows: large files now take smaller steps between SIRENs."""
-    from relais.directory.generator import MAX_ROWS, SIREN_START, generate, max_siren_gap
+    from relais.demo.generator import MAX_ROWS, SIREN_START, generate, max_siren_gap
 
     assert max_siren_gap(1_000_000) == 40  # what small files always used: same output
     for rows in (1_000, 1_000_000, 4_000_000, 10_000_000, 40_000_000, MAX_ROWS):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from relais.directory.generator import generate
+from relais.demo.generator import generate
 
 
 class Command(BaseCommand):

@@ -131,7 +131,7 @@ class OverHttp:
 
     def keep_recording(self, recording_sid: str, data: bytes, content_type: str,
                        filename: str) -> str:
-        path = reverse("calls:local_recording", kwargs={"recording_sid": recording_sid})
+        path = reverse("demo:local_recording", kwargs={"recording_sid": recording_sid})
         try:
             response = self.session.put(
                 self.base + path, data=data, timeout=self.timeout,

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    """The demo: the local phone and the fake telephony provider's HTTP side, the SIRENE
+    generator, ``seed_demo`` and the outbox page. Installed only with ``RELAIS_DEMO``."""
+
+    name = "relais.demo"
+    label = "demo"
+    verbose_name = "Démonstration"
+
+    def ready(self):
+        from relais.privacy import provider
+
+        from . import local_provider
+
+        # Erasure and retention delete the local provider's copy of a recording too.
+        provider.register_deleter(provider.LOCAL, local_provider.delete_recording)

@@ -1,0 +1,32 @@
+"""The demo phone without JavaScript."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from relais.voicemail.models import Voicemail
+from tests.calls.conftest import CALLER, TRACKING
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_phone_works_without_javascript(client, tracking, wav):
+    page = client.get("/demo/telephone/")
+    assert page.status_code == 200
+    assert "Plomberie Martin — 01 99 00 00 01" in page.content.decode()
+    r = client.post("/demo/telephone/", {
+        "listing_number": TRACKING, "to_number": "", "caller": "06 39 98 00 09",
+        "outcome": "no-answer", "consent": "private",
+        "audio": SimpleUploadedFile("m.wav", wav, content_type="audio/wav"),
+    })
+    vm = Voicemail.objects.get()
+    assert vm.consent == "private" and vm.caller_e164 == "+33639980009"
+    assert f'<strong class="reference">{vm.reference}</strong>' in r.content.decode()
+    # A message is required unless the professional answers.
+    r = client.post("/demo/telephone/", {"to_number": "01 99 00 00 01", "caller": CALLER,
+                                         "outcome": "busy", "consent": "none"})
+    assert "Enregistrez ou choisissez un message." in r.content.decode()
+
+
+def test_demo_phone_only_on_demo_sites(client, settings):
+    settings.RELAIS_DEMO = False
+    assert client.get("/demo/telephone/").status_code == 404
