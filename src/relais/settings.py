@@ -1,9 +1,11 @@
 """Relais settings: everything comes from the environment.
 
 The embedded default (no variable set) is SQLite and local files under
-``RELAIS_DATA_DIR`` (``./var``). Production sets ``DATABASE_URL``, ``SECRET_KEY``,
-``ALLOWED_HOSTS``, ``EMAIL_URL``, ``RELAIS_PUBLIC_URL`` and leaves ``DEBUG`` off;
-``relais check --deploy`` is then clean. See docs/deployment.md.
+``RELAIS_DATA_DIR`` (``./var``). The demo (``python3 dev.py start``) adds
+``RELAIS_DEMO=1``. Production sets ``DATABASE_URL``, ``SECRET_KEY``, ``ALLOWED_HOSTS``,
+``EMAIL_URL``, ``RELAIS_PUBLIC_URL``, ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and
+leaves ``DEBUG`` and ``RELAIS_DEMO`` off; ``relais check --deploy`` is then clean. See
+docs/deployment.md.
 """
 
 from pathlib import Path
@@ -19,6 +21,11 @@ DATA_DIR = Path(env.str("RELAIS_DATA_DIR", default="var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
+# Demo mode: explicit, never implied by DEBUG. It turns on the local provider (a fake
+# Twilio: the local phone, its recording host), the email/SMS outbox pages and a banner
+# on every page; the telephony credentials may then be the public defaults below.
+# Off, real TWILIO_* credentials are required (system check relais.calls.E001).
+RELAIS_DEMO = env.bool("RELAIS_DEMO", default=False)
 
 
 def _secret_key() -> str:
@@ -281,6 +288,8 @@ LOGGING = {
 }
 
 # --- Telephony (TwiML dialect; Twilio's helper library) ----------------------------------
+# The defaults are the local phone's public placeholders (relais.calls.security.LOCAL_*):
+# accepted in demo mode only. Anywhere else set both from the provider's console.
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="relais-local-phone-token")
 RELAIS_CALLER_RATE_LIMIT = env.int("RELAIS_CALLER_RATE_LIMIT", default=10)  # calls/hour/caller
@@ -359,7 +368,3 @@ RELAIS_PORTAL_SESSION_SECONDS = env.int("RELAIS_PORTAL_SESSION_SECONDS", default
 # trying many references; behind a proxy, REMOTE_ADDR must be the client's).
 RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS = env.int("RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS",
                                                  default=20)
-
-# --- Demo ---------------------------------------------------------------------------------
-# Shows the local phone, the email outbox and the SMS outbox pages.
-RELAIS_DEMO = env.bool("RELAIS_DEMO", default=DEBUG)
