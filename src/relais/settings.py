@@ -293,11 +293,13 @@ LOGGING = {
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="relais-local-phone-token")
 RELAIS_CALLER_RATE_LIMIT = env.int("RELAIS_CALLER_RATE_LIMIT", default=10)  # calls/hour/caller
-# Recording downloads send the account credentials: only to these hosts (a leading dot
-# matches subdomains), plus RELAIS_PUBLIC_URL's host for the local phone's recordings.
+# Recording downloads send the account credentials: only over https (port 443) to these
+# hosts (a leading dot matches subdomains), each redirect hop checked the same way; in
+# demo mode also to RELAIS_PUBLIC_URL's exact origin (the local provider).
 RELAIS_RECORDING_HOSTS = env.list(
     "RELAIS_RECORDING_HOSTS", default=["api.twilio.com", ".twilio.com"]
 )
+RELAIS_RECORDING_MAX_REDIRECTS = env.int("RELAIS_RECORDING_MAX_REDIRECTS", default=3)
 RELAIS_RECORDING_FETCH_TIMEOUT = env.float("RELAIS_RECORDING_FETCH_TIMEOUT", default=30.0)
 RELAIS_RECORDING_MAX_BYTES = env.int("RELAIS_RECORDING_MAX_BYTES", default=50 * 1024 * 1024)
 # Consent is final once the caller answered (or hung up); failing that, this long after

@@ -179,23 +179,50 @@ def digits(params, name: str = "Digits") -> str:
 
 def recording_url(params, name: str = "RecordingUrl") -> str:
     value = params.get(name, "")
-    if not recording_host_allowed(value):
+    if len(value) > 500 or not recording_host_allowed(value):
         raise BadRequest(f"{name} is not a URL of the provider")
     return value
 
 
-def recording_host_allowed(url: str) -> bool:
-    """Credentials are only ever sent to the provider's hosts or to Relais itself."""
+# Characters a recording URL never needs and URL parsers disagree about.
+_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f\\]")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, or None for anything odd.
+
+    Odd: another scheme, no host, credentials in the URL, a bad port, characters that
+    parsers read differently (backslash, spaces, controls).
+    """
+    if not isinstance(url, str) or _UNSAFE_URL.search(url):
+        return None
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
-        return False
+        return None
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("https", "http") or not host or len(url) > 500:
+    if parts.scheme not in DEFAULT_PORTS or not host or "@" in parts.netloc:
+        return None
+    return parts.scheme, host, port or DEFAULT_PORTS[parts.scheme]
+
+
+def recording_host_allowed(url: str) -> bool:
+    """Whether a recording may be fetched from this URL (credentials go with it).
+
+    Only from the provider: https on port 443 to a host of ``RELAIS_RECORDING_HOSTS``
+    (Twilio's API host; a leading dot matches subdomains). In demo mode also from the
+    local provider, that is RELAIS_PUBLIC_URL's exact origin (scheme, host and port) —
+    never another port or scheme of that host, never plain http elsewhere.
+    """
+    where = origin(url)
+    if where is None:
         return False
-    if host == (urlsplit(settings.RELAIS_PUBLIC_URL).hostname or "").lower():
+    if settings.RELAIS_DEMO and where == origin(settings.RELAIS_PUBLIC_URL):
         return True
-    if parts.scheme != "https":
+    scheme, host, port = where
+    if scheme != "https" or port != 443:
         return False
     for allowed in settings.RELAIS_RECORDING_HOSTS:
         allowed = allowed.lower()
