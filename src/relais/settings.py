@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "relais.core.login_limits.LoginLimitMiddleware",
 ]
 
 ROOT_URLCONF = "relais.urls"
@@ -223,6 +224,7 @@ ANYMAIL = env.json("ANYMAIL", default={})
 # --- Authentication -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "relais.core.login_limits.LoginLimitBackend",  # per network and per account
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "pros:login"
@@ -238,6 +240,13 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# On top of axes' (account, address) lockout: failed logins per hour from one network
+# (IPv4 /24, IPv6 /64) whatever the accounts (password spraying), and for one account
+# name whatever the networks (relais.core.login_limits).
+RELAIS_LOGIN_MAX_FAILURES_PER_NETWORK = env.int("RELAIS_LOGIN_MAX_FAILURES_PER_NETWORK",
+                                                default=30)
+RELAIS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("RELAIS_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                                                default=20)
 
 # --- Internationalisation --------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -366,7 +375,15 @@ RELAIS_OTP_MAX_ATTEMPTS = env.int("RELAIS_OTP_MAX_ATTEMPTS", default=5)
 RELAIS_OTP_MAX_SENDS_PER_HOUR = env.int("RELAIS_OTP_MAX_SENDS_PER_HOUR", default=3)
 RELAIS_OTP_MAX_SENDS_PER_DAY = env.int("RELAIS_OTP_MAX_SENDS_PER_DAY", default=6)
 RELAIS_PORTAL_SESSION_SECONDS = env.int("RELAIS_PORTAL_SESSION_SECONDS", default=1800)
-# Code requests per client address per hour, whatever the reference (bounds one machine
-# trying many references; behind a proxy, REMOTE_ADDR must be the client's).
-RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS = env.int("RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS",
-                                                 default=20)
+# Code requests per hour from one client network (IPv4 /24, IPv6 /64), whatever the
+# reference: bounds one machine trying many references even when it rotates addresses
+# (behind a proxy, REMOTE_ADDR must be the client's). RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS
+# is the former name, still read.
+RELAIS_PORTAL_MAX_REQUESTS_PER_NETWORK = env.int(
+    "RELAIS_PORTAL_MAX_REQUESTS_PER_NETWORK",
+    default=env.int("RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS", default=20),
+)
+# Code requests per hour for one reference, whatever the number and the network (and
+# whether or not the reference exists).
+RELAIS_PORTAL_MAX_REQUESTS_PER_REFERENCE = env.int("RELAIS_PORTAL_MAX_REQUESTS_PER_REFERENCE",
+                                                   default=10)
