@@ -156,14 +156,17 @@ def test_outside_demo_mode_the_local_provider_and_demo_pages_are_not_routed(tmp_
         "                headers=auth).status_code\n"
         "    print(path, routed, get, put)\n"
     )
-    result = _run({**PRODUCTION, "RELAIS_DATA_DIR": str(tmp_path)}, "shell", "-c", script)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()[-5:]  # after the shell's own banner
-    assert lines[0] == "demo False False"
-    for line in lines[1:]:
-        assert line.split()[1:] == ["unrouted", "404", "404"], line
-    assert not (tmp_path / "local-provider" / "recordings").exists() or not any(
-        (tmp_path / "local-provider" / "recordings").iterdir())
+    # A configured production, and one left with the source's credentials (whose Basic
+    # auth anybody can compute: it used to upload 50 MB files and download recordings).
+    for env in (PRODUCTION, MISCONFIGURED):
+        result = _run({**env, "RELAIS_DATA_DIR": str(tmp_path)}, "shell", "-c", script)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.strip().splitlines()[-5:]  # after the shell's own banner
+        assert lines[0] == "demo False False"
+        for line in lines[1:]:
+            assert line.split()[1:] == ["unrouted", "404", "404"], line
+        stored = tmp_path / "local-provider" / "recordings"
+        assert not stored.exists() or not any(stored.iterdir())
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
