@@ -6,8 +6,8 @@ recordings are files under ``RELAIS_DATA_DIR/local-provider/recordings/`` (outsi
 media storage, never served publicly), downloaded through
 ``/telephony/local/recordings/<RecordingSid>`` with the same Basic auth, so the pipeline's
 fetch step works exactly as with Twilio — also after ``simulate_call`` has exited.
-Enabled only with ``RELAIS_DEMO`` or the local account SID (see
-:func:`relais.calls.security.local_provider_enabled`).
+Demo mode only (``RELAIS_DEMO``): elsewhere its URL is not routed at all (see
+:mod:`relais.calls.urls` and :func:`relais.calls.security.local_provider_enabled`).
 """
 
 import mimetypes

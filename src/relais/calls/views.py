@@ -143,7 +143,8 @@ def prompt_audio(request, key: str):
 def local_recording(request, recording_sid: str, ext: str = ""):
     """The local provider's recordings: GET downloads (like Twilio's REST API), PUT uploads.
 
-    Exists only where the local phone runs (RELAIS_DEMO, or the local account SID).
+    Routed in demo mode only (RELAIS_DEMO); the check below also covers a URLconf loaded
+    while demo mode was on.
     """
     if not security.local_provider_enabled():
         raise Http404
