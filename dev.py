@@ -50,6 +50,8 @@ def start() -> None:
     ensure_venv("requirements.lock")
     env = dict(os.environ)
     env.setdefault("DEBUG", "1")
+    # The demo: fictitious data, the local phone (the public placeholder credentials are
+    # accepted only in this mode), the outbox pages, a banner on every page.
     env.setdefault("RELAIS_DEMO", "1")
     env.setdefault("RELAIS_DATA_DIR", str(ROOT / "var"))
     port = env.get("PORT", "8000")

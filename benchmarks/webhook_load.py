@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or None,
                         help="a PostgreSQL database whose name contains 'bench' (reset)")
     args = parser.parse_args()
+    os.environ["RELAIS_DEMO"] = "1"  # the local phone plays the provider
     prepare(args.database_url)
     # RELAIS_DEMO: the server runs the local provider the local phone uploads to.
     os.environ.update(SECURE_SSL_REDIRECT="false", SESSION_COOKIE_SECURE="false",

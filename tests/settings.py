@@ -33,6 +33,10 @@ from relais.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 RELAIS_DEMO = True
+# Failed logins from 127.0.0.1 add up in the session's cache across tests: the tests of
+# these limits (tests/privacy/test_hardening.py) set their own and empty the cache.
+RELAIS_LOGIN_MAX_FAILURES_PER_NETWORK = 10**6
+RELAIS_LOGIN_MAX_FAILURES_PER_ACCOUNT = 10**6
 
 # A file, not memory, so that worker subprocesses started by tests share the database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

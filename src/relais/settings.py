@@ -1,9 +1,11 @@
 """Relais settings: everything comes from the environment.
 
 The embedded default (no variable set) is SQLite and local files under
-``RELAIS_DATA_DIR`` (``./var``). Production sets ``DATABASE_URL``, ``SECRET_KEY``,
-``ALLOWED_HOSTS``, ``EMAIL_URL``, ``RELAIS_PUBLIC_URL`` and leaves ``DEBUG`` off;
-``relais check --deploy`` is then clean. See docs/deployment.md.
+``RELAIS_DATA_DIR`` (``./var``). The demo (``python3 dev.py start``) adds
+``RELAIS_DEMO=1``. Production sets ``DATABASE_URL``, ``SECRET_KEY``, ``ALLOWED_HOSTS``,
+``EMAIL_URL``, ``RELAIS_PUBLIC_URL``, ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and
+leaves ``DEBUG`` and ``RELAIS_DEMO`` off; ``relais check --deploy`` is then clean. See
+docs/deployment.md.
 """
 
 from pathlib import Path
@@ -19,6 +21,11 @@ DATA_DIR = Path(env.str("RELAIS_DATA_DIR", default="var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
+# Demo mode: explicit, never implied by DEBUG. It turns on the local provider (a fake
+# Twilio: the local phone, its recording host), the email/SMS outbox pages and a banner
+# on every page; the telephony credentials may then be the public defaults below.
+# Off, real TWILIO_* credentials are required (system check relais.calls.E001).
+RELAIS_DEMO = env.bool("RELAIS_DEMO", default=False)
 
 
 def _secret_key() -> str:
@@ -80,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "relais.core.login_limits.LoginLimitMiddleware",
 ]
 
 ROOT_URLCONF = "relais.urls"
@@ -216,6 +224,7 @@ ANYMAIL = env.json("ANYMAIL", default={})
 # --- Authentication -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "relais.core.login_limits.LoginLimitBackend",  # per network and per account
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "pros:login"
@@ -231,6 +240,13 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# On top of axes' (account, address) lockout: failed logins per hour from one network
+# (IPv4 /24, IPv6 /64) whatever the accounts (password spraying), and for one account
+# name whatever the networks (relais.core.login_limits).
+RELAIS_LOGIN_MAX_FAILURES_PER_NETWORK = env.int("RELAIS_LOGIN_MAX_FAILURES_PER_NETWORK",
+                                                default=30)
+RELAIS_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("RELAIS_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                                                default=20)
 
 # --- Internationalisation --------------------------------------------------------------
 # The interface is in French only, whatever the browser's Accept-Language: no
@@ -283,14 +299,18 @@ LOGGING = {
 }
 
 # --- Telephony (TwiML dialect; Twilio's helper library) ----------------------------------
+# The defaults are the local phone's public placeholders (relais.calls.security.LOCAL_*):
+# accepted in demo mode only. Anywhere else set both from the provider's console.
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="relais-local-phone-token")
 RELAIS_CALLER_RATE_LIMIT = env.int("RELAIS_CALLER_RATE_LIMIT", default=10)  # calls/hour/caller
-# Recording downloads send the account credentials: only to these hosts (a leading dot
-# matches subdomains), plus RELAIS_PUBLIC_URL's host for the local phone's recordings.
+# Recording downloads send the account credentials: only over https (port 443) to these
+# hosts (a leading dot matches subdomains), each redirect hop checked the same way; in
+# demo mode also to RELAIS_PUBLIC_URL's exact origin (the local provider).
 RELAIS_RECORDING_HOSTS = env.list(
     "RELAIS_RECORDING_HOSTS", default=["api.twilio.com", ".twilio.com"]
 )
+RELAIS_RECORDING_MAX_REDIRECTS = env.int("RELAIS_RECORDING_MAX_REDIRECTS", default=3)
 RELAIS_RECORDING_FETCH_TIMEOUT = env.float("RELAIS_RECORDING_FETCH_TIMEOUT", default=30.0)
 RELAIS_RECORDING_MAX_BYTES = env.int("RELAIS_RECORDING_MAX_BYTES", default=50 * 1024 * 1024)
 # Consent is final once the caller answered (or hung up); failing that, this long after
@@ -357,16 +377,22 @@ RELAIS_OTP_MAX_ATTEMPTS = env.int("RELAIS_OTP_MAX_ATTEMPTS", default=5)
 RELAIS_OTP_MAX_SENDS_PER_HOUR = env.int("RELAIS_OTP_MAX_SENDS_PER_HOUR", default=3)
 RELAIS_OTP_MAX_SENDS_PER_DAY = env.int("RELAIS_OTP_MAX_SENDS_PER_DAY", default=6)
 RELAIS_PORTAL_SESSION_SECONDS = env.int("RELAIS_PORTAL_SESSION_SECONDS", default=1800)
-# Code requests per client address per hour, whatever the reference (bounds one machine
-# trying many references; behind a proxy, REMOTE_ADDR must be the client's).
-RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS = env.int("RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS",
-                                                 default=20)
+# Code requests per hour from one client network (IPv4 /24, IPv6 /64), whatever the
+# reference: bounds one machine trying many references even when it rotates addresses
+# (behind a proxy, REMOTE_ADDR must be the client's). RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS
+# is the former name, still read.
+RELAIS_PORTAL_MAX_REQUESTS_PER_NETWORK = env.int(
+    "RELAIS_PORTAL_MAX_REQUESTS_PER_NETWORK",
+    default=env.int("RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS", default=20),
+)
+# Code requests per hour for one reference, whatever the number and the network (and
+# whether or not the reference exists).
+RELAIS_PORTAL_MAX_REQUESTS_PER_REFERENCE = env.int("RELAIS_PORTAL_MAX_REQUESTS_PER_REFERENCE",
+                                                   default=10)
 
 # --- Demo ---------------------------------------------------------------------------------
-# Shows the local phone, the email outbox and the SMS outbox pages.
-RELAIS_DEMO = env.bool("RELAIS_DEMO", default=DEBUG)
-
 # The demo app (local phone, local provider, outbox page, seed_demo, simulate_call,
-# generate_sirene) is installed only on demo sites; nothing else imports it.
+# generate_sirene) is installed only on demo sites (RELAIS_DEMO, read above); nothing
+# else imports it.
 if RELAIS_DEMO:
     INSTALLED_APPS.append("relais.demo")

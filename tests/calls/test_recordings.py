@@ -1,4 +1,9 @@
-"""Downloading recordings (the pipeline's fetch step) from a real local HTTP server."""
+"""Downloading recordings (the pipeline's fetch step) from a real local HTTP server.
+
+The test provider plays the local provider: it listens on 127.0.0.1 and RELAIS_PUBLIC_URL
+is its exact origin (demo mode, as in tests/settings.py). Other servers on 127.0.0.1 play
+what an attacker would point the worker at; they count every connection they get.
+"""
 
 import base64
 import threading
@@ -21,8 +26,9 @@ SID = "RE" + "a" * 32
 class Provider:
     """A scripted recording host: each path answers its planned statuses, then the audio.
 
-    Plans hold HTTP statuses (answered whatever the credentials) or "slow" (the audio
-    after 1.5 s); once a plan is used up, the audio is served to the right Basic auth.
+    Plans hold HTTP statuses (answered whatever the credentials), "slow" (the audio
+    after 1.5 s) or ("redirect", location); once a plan is used up, the audio is served
+    to the right Basic auth.
     """
 
     def __init__(self, bodies: dict[str, bytes]):
@@ -30,6 +36,7 @@ class Provider:
         self.plans: dict[str, list] = {}
         self.hits: dict[str, int] = {}
         self.auth_seen: list[str] = []
+        self.connections = 0  # every TCP connection, even one that never sends a request
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -45,6 +52,11 @@ class Provider:
                 step = plan.pop(0) if plan else "ok"
                 if step == "slow":
                     time.sleep(1.5)
+                elif isinstance(step, tuple):
+                    self.send_response(302)
+                    self.send_header("Location", step[1])
+                    self.send_header("Content-Length", "0")
+                    return self.end_headers()
                 elif step != "ok":
                     return self.empty(step)
                 user = django_settings.TWILIO_ACCOUNT_SID
@@ -66,9 +78,17 @@ class Provider:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_port}/recordings/"
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def verify_request(self, request, client_address):
+                provider.connections += 1
+                return True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_port
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.base = f"{self.origin}/recordings/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
@@ -81,9 +101,18 @@ BIG = 200_000
 
 
 @pytest.fixture
-def provider(wav):
+def provider(wav, settings):
     p = Provider({"ok": wav, "late": wav, "slow": wav, "big": b"\0" * BIG, "down": wav,
-                  "auth": wav})
+                  "auth": wav, "moved": wav})
+    settings.RELAIS_PUBLIC_URL = p.origin  # the local provider's exact origin
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def elsewhere(wav):
+    """Another server of the public host (another port): it must never be reached."""
+    p = Provider({"ok": wav, "moved": wav})
     yield p
     p.close()
 
@@ -192,3 +221,144 @@ def test_twilio_urls_ask_for_wav():
     assert recordings.download_url(url + ".mp3") == url + ".mp3"
     local = f"http://127.0.0.1:8000/telephony/local/recordings/{SID}"
     assert recordings.download_url(local) == local
+
+
+# --- Only the provider's own hosts: no SSRF through RecordingUrl --------------------------
+
+def stopped(vm) -> pipeline.Stop:
+    with pytest.raises(pipeline.Stop) as stop:
+        recordings.fetch_step(vm)
+    assert stop.value.status == Voicemail.Status.REJECTED
+    vm.refresh_from_db()
+    assert not vm.audio
+    return stop.value
+
+
+@pytest.mark.django_db
+def test_other_ports_schemes_and_hosts_of_the_public_host_are_never_fetched(provider,
+                                                                           elsewhere):
+    """In demo mode the local provider is RELAIS_PUBLIC_URL's exact origin, nothing more."""
+    port = provider.port
+    for n, url in enumerate([
+        f"{elsewhere.base}ok",                               # another port of the host
+        f"https://127.0.0.1:{port}/recordings/ok",           # another scheme
+        f"http://localhost:{port}/recordings/ok",            # another name, same server
+        f"http://127.0.0.2:{port}/recordings/ok",            # another host
+        f"http://127.0.0.1:{port}@127.0.0.1:{elsewhere.port}/recordings/ok",  # userinfo
+        f"http://127.0.0.1:{port}\\@127.0.0.1:{elsewhere.port}/recordings/ok",
+        f"ftp://127.0.0.1:{port}/recordings/ok",
+        "file:///etc/passwd",
+    ]):
+        stop = stopped(new_voicemail(url, n))
+        assert "pas une adresse du fournisseur" in stop.detail
+    assert (provider.connections, elsewhere.connections) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_plain_http_and_the_public_origin_are_refused_outside_demo_mode(provider, settings):
+    settings.RELAIS_DEMO = False
+    stopped(new_voicemail(f"{provider.base}ok"))  # the public origin itself: no local provider
+    stopped(new_voicemail("http://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1", 1))
+    stopped(new_voicemail("https://api.twilio.com:8443/2010-04-01/Recordings/RE1", 2))
+    assert provider.connections == 0
+
+
+@pytest.mark.django_db
+def test_a_redirect_to_another_origin_is_never_followed(provider, elsewhere):
+    provider.plans = {"ok": [("redirect", f"{elsewhere.base}ok")],
+                      "late": [("redirect", f"http://localhost:{provider.port}/recordings/x")],
+                      "slow": [("redirect", "file:///etc/passwd")]}
+    details = [stopped(new_voicemail(provider.base + name, n)).detail
+               for n, name in enumerate(["ok", "late", "slow"])]
+    for detail in details:
+        assert detail.startswith(f"Enregistrement refusé : {provider.origin} redirige vers une "
+                                 "adresse qui n'est pas celle du fournisseur")
+    assert details[0].endswith(f"({elsewhere.origin}).")
+    assert provider.hits == {"ok": 1, "late": 1, "slow": 1}  # the allowed origin only
+    assert elsewhere.connections == 0 and elsewhere.hits == {}
+
+
+@pytest.mark.django_db
+def test_redirects_within_the_origin_are_followed_a_few_times_only(provider, wav, settings):
+    provider.plans = {"ok": [("redirect", "/recordings/moved")]}  # relative Location
+    vm = new_voicemail(provider.base + "ok")
+    recordings.fetch_step(vm)
+    vm.refresh_from_db()
+    assert vm.audio.read() == wav and provider.hits == {"ok": 1, "moved": 1}
+    settings.RELAIS_RECORDING_MAX_REDIRECTS = 2
+    provider.plans = {"late": [("redirect", "/recordings/late")] * 5}
+    stop = stopped(new_voicemail(provider.base + "late", 1))
+    assert "plus de 2 redirections" in stop.detail and provider.hits["late"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rejected_url_leaves_a_clear_reason_on_the_message(provider, elsewhere):
+    provider.plans = {"ok": [("redirect", f"{elsewhere.base}ok")]}
+    bad, moved = new_voicemail(f"{elsewhere.base}ok", 1), new_voicemail(provider.base + "ok", 2)
+    for vm in (bad, moved):
+        pipeline.start(vm)
+    drain()
+    for vm in (bad, moved):
+        vm.refresh_from_db()
+        assert vm.status == Voicemail.Status.REJECTED and not vm.audio
+        assert (fetch(vm).status, fetch(vm).attempts) == ("done", 1)  # not retried
+    assert bad.status_detail.startswith("Adresse d'enregistrement refusée")
+    assert moved.status_detail.startswith(f"Enregistrement refusé : {provider.origin} redirige")
+    assert elsewhere.connections == 0
+
+
+@pytest.mark.django_db
+def test_credentials_go_to_the_first_origin_only(settings, monkeypatch):
+    """Twilio may redirect a media request (e.g. to its CDN, once the operator lists that
+    host): the hop is fetched without the account's credentials."""
+    settings.RELAIS_RECORDING_HOSTS = ["api.twilio.com", ".twiliocdn.com"]
+    sent = []
+
+    class Answer:
+        def __init__(self, status, headers, url):
+            self.status_code, self.headers, self.url = status, headers, url
+
+        def close(self):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def iter_content(self, chunk_size):
+            yield b"RIFF"
+
+    def get(url, auth=None, **kwargs):
+        sent.append((url, auth, kwargs["allow_redirects"]))
+        if "api.twilio.com" in url:
+            return Answer(307, {"Location": "https://media.twiliocdn.com/AC1/abc"}, url)
+        return Answer(200, {"Content-Type": "audio/x-wav"}, url)
+
+    monkeypatch.setattr(recordings.requests, "get", get)
+    url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'1' * 32}/Recordings/{SID}"
+    vm = new_voicemail(url)
+    recordings.fetch_step(vm)
+    credentials = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    assert sent == [(url + ".wav", credentials, False),
+                    ("https://media.twiliocdn.com/AC1/abc", None, False)]
+
+
+@pytest.mark.django_db
+def test_the_webhook_refuses_recording_urls_that_are_not_the_providers(client, provider,
+                                                                       elsewhere, tracking):
+    from tests.calls.test_webhooks import base, post
+
+    def signed(path, params):  # RELAIS_PUBLIC_URL is the test provider's origin here
+        return post(client, path, params, url=provider.origin + path)
+
+    assert signed("/telephony/twilio/voice", base()).status_code == 200
+    for url in (f"{elsewhere.base}ok", f"https://127.0.0.1:{provider.port}/recordings/ok",
+                f"http://localhost:{provider.port}/recordings/ok"):
+        r = signed("/telephony/twilio/recording-status", base(
+            RecordingSid=SID, RecordingStatus="completed", RecordingUrl=url,
+            RecordingDuration="3"))
+        assert r.status_code == 400 and b"RecordingUrl" in r.content
+    assert not Voicemail.objects.exists()
+    assert (provider.connections, elsewhere.connections) == (0, 0)

@@ -121,6 +121,29 @@ def test_the_signature_is_checked_against_the_public_url_not_the_host(client, tr
     assert Call.objects.count() == 1
 
 
+def test_outside_demo_mode_the_public_token_signs_nothing(client, tracking, settings):
+    """The token written in the source (the settings' default) is trusted in demo mode
+    only: a production left without TWILIO_AUTH_TOKEN refuses every webhook signed with it,
+    and an empty token (whose HMAC anybody computes) is never trusted."""
+    public_token = "relais-local-phone-token"  # as written in the source
+    settings.RELAIS_DEMO = False
+    assert settings.TWILIO_AUTH_TOKEN == public_token  # the misconfigured production
+    r = post(client, "/telephony/twilio/voice", base(), token=public_token)
+    assert r.status_code == 403
+    settings.TWILIO_AUTH_TOKEN = ""
+    r = post(client, "/telephony/twilio/voice", base(), signature=RequestValidator(
+        "").compute_signature(PUBLIC + "/telephony/twilio/voice", base()))
+    assert r.status_code == 403
+    assert state() == ([], [], 0)
+    # With the provider's own token, the same webhook is answered.
+    settings.TWILIO_AUTH_TOKEN = "the-token-from-the-provider-console"
+    assert post(client, "/telephony/twilio/voice", base()).status_code == 200
+    # And in demo mode the public token is the local phone's, as before.
+    settings.RELAIS_DEMO, settings.TWILIO_AUTH_TOKEN = True, public_token
+    assert post(client, "/telephony/twilio/voice", base(CallSid="CA" + "4" * 32),
+                token=public_token).status_code == 200
+
+
 def test_webhooks_accept_post_only(client, tracking):
     assert client.get("/telephony/twilio/voice").status_code == 405
 

@@ -2,14 +2,16 @@ import os
 import subprocess
 import sys
 
+import pytest
 
-def _run(env_overrides, *args):
+
+def _run(env_overrides, *args, module="relais.cli"):
     # A clean environment: only what the process needs plus the variables under test.
     keep = {"PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV"}
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "-m", "relais.cli", *args],
+        [sys.executable, "-m", module, *args],
         env=env, capture_output=True, text=True, timeout=120,
     )
 
@@ -66,19 +68,105 @@ def test_check_deploy_warns_when_callers_cannot_receive_their_code(tmp_path):
     assert "relais.privacy.W001" in result.stderr
 
 
-def test_check_deploy_warns_about_the_local_phone_token(tmp_path):
-    result = _run(
-        {
-            "DEBUG": "false",
-            "SECRET_KEY": "x" * 20 + "-production-grade-secret-key-with-entropy-" + "y" * 20,
-            "ALLOWED_HOSTS": "relais.example.org",
-            "RELAIS_PUBLIC_URL": "https://relais.example.org",
-            "RELAIS_DATA_DIR": str(tmp_path),
-        },
-        "check", "--deploy", "--fail-level", "WARNING",
-    )
+# A production that forgot the provider's credentials: DEBUG off, no RELAIS_DEMO, no
+# TWILIO_*; everything else as it should be.
+MISCONFIGURED = {k: v for k, v in PRODUCTION.items() if not k.startswith("TWILIO_")}
+
+
+def test_check_deploy_fails_on_a_production_without_provider_credentials(tmp_path):
+    env = {**MISCONFIGURED, "RELAIS_DATA_DIR": str(tmp_path)}
+    for module in ("relais.cli", "django"):
+        extra = {"DJANGO_SETTINGS_MODULE": "relais.settings"} if module == "django" else {}
+        result = _run({**env, **extra}, "check", "--deploy", module=module)
+        assert result.returncode != 0, result.stderr
+        assert "relais.calls.E001" in result.stderr and "ERRORS" in result.stderr
+
+
+@pytest.mark.parametrize("credentials", [
+    {},  # missing
+    {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "relais-local-phone-token"},
+    {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "relais-local-phone-token"},
+    {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "a-real-looking-token"},
+    {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": ""},
+], ids=["missing", "source-defaults", "default-token", "default-sid", "empty-token"])
+def test_outside_demo_mode_every_command_refuses_the_public_credentials(tmp_path, credentials):
+    """An error, not a --deploy warning: migrate, the workers, check… all stop."""
+    result = _run({**MISCONFIGURED, **credentials, "RELAIS_DATA_DIR": str(tmp_path)}, "check")
     assert result.returncode != 0
-    assert "relais.calls.W001" in result.stderr
+    assert "relais.calls.E001" in result.stderr
+
+
+def test_a_configured_production_passes_check_deploy(tmp_path):
+    env = {
+        **PRODUCTION, "RELAIS_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "postgres://relais:secret@db.internal:5432/relais",
+        "EMAIL_URL": "smtp+tls://relais:secret@smtp.example.org:587",
+        "DEFAULT_FROM_EMAIL": "Relais <ne-pas-repondre@relais.example.org>",
+    }
+    for module in ("relais.cli", "django"):
+        extra = {"DJANGO_SETTINGS_MODULE": "relais.settings"} if module == "django" else {}
+        result = _run({**env, **extra}, "check", "--deploy", "--fail-level", "WARNING",
+                      module=module)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "no issues" in result.stdout
+
+
+def test_demo_mode_is_explicit_and_not_implied_by_debug(tmp_path):
+    script = ("from django.conf import settings as s; "
+              "print(s.RELAIS_DEMO, s.TWILIO_ACCOUNT_SID, s.TWILIO_AUTH_TOKEN)")
+    off = _run({"DEBUG": "true", "RELAIS_DATA_DIR": str(tmp_path)}, "shell", "-c", script)
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.splitlines()[-1].split()[0] == "False"
+    on = _run({"RELAIS_DEMO": "1", "RELAIS_DATA_DIR": str(tmp_path)}, "shell", "-c", script)
+    # The settings' defaults are the placeholders relais.calls.security knows as public.
+    from relais.calls.security import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
+
+    assert on.stdout.splitlines()[-1].split() == ["True", LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN]
+    # The demo runs with them (python3 dev.py start); check --deploy says it is a demo.
+    assert _run({"RELAIS_DEMO": "1", "RELAIS_DATA_DIR": str(tmp_path)}, "check").returncode == 0
+    deploy = _run({**PRODUCTION, "RELAIS_DEMO": "1", "RELAIS_DATA_DIR": str(tmp_path)},
+                  "check", "--deploy")
+    assert deploy.returncode == 0 and "relais.calls.W003" in deploy.stderr
+
+
+def test_outside_demo_mode_the_local_provider_and_demo_pages_are_not_routed(tmp_path):
+    """Real settings, real URLconf, in a process of their own: the local provider's
+    recording host (download and upload), the local phone and the outbox do not exist."""
+    script = (
+        "import base64\n"
+        "from django.conf import settings as s\n"
+        "from django.test import Client\n"
+        "from django.urls import Resolver404, resolve\n"
+        "from relais.calls import security\n"
+        "print('demo', s.RELAIS_DEMO, security.local_provider_enabled())\n"
+        "c = Client(HTTP_HOST='relais.example.org')\n"
+        "auth = {'Authorization': 'Basic ' + base64.b64encode("
+        "f'{s.TWILIO_ACCOUNT_SID}:{s.TWILIO_AUTH_TOKEN}'.encode()).decode()}\n"
+        "sid = 'RE' + 'a' * 32\n"
+        "for path in ['/demo/telephone/', '/demo/boite-d-envoi/',\n"
+        "             f'/telephony/local/recordings/{sid}',\n"
+        "             f'/telephony/local/recordings/{sid}.wav']:\n"
+        "    try:\n"
+        "        resolve(path)\n"
+        "        routed = 'routed'\n"
+        "    except Resolver404:\n"
+        "        routed = 'unrouted'\n"
+        "    get = c.get(path, secure=True, headers=auth).status_code\n"
+        "    put = c.put(path, b'RIFF', content_type='audio/wav', secure=True,\n"
+        "                headers=auth).status_code\n"
+        "    print(path, routed, get, put)\n"
+    )
+    # A configured production, and one left with the source's credentials (whose Basic
+    # auth anybody can compute: it used to upload 50 MB files and download recordings).
+    for env in (PRODUCTION, MISCONFIGURED):
+        result = _run({**env, "RELAIS_DATA_DIR": str(tmp_path)}, "shell", "-c", script)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.strip().splitlines()[-5:]  # after the shell's own banner
+        assert lines[0] == "demo False False"
+        for line in lines[1:]:
+            assert line.split()[1:] == ["unrouted", "404", "404"], line
+        stored = tmp_path / "local-provider" / "recordings"
+        assert not stored.exists() or not any(stored.iterdir())
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
@@ -92,7 +180,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_embedded_default_keeps_a_private_key_file(tmp_path):
-    result = _run({"RELAIS_DATA_DIR": str(tmp_path)}, "check")
+    result = _run({"RELAIS_DATA_DIR": str(tmp_path), "RELAIS_DEMO": "1"}, "check")
     assert result.returncode == 0, result.stderr
     key = tmp_path / "secret_key"
     assert len(key.read_text()) >= 50

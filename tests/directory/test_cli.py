@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 def relais(data_dir, *args):
     env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
     env.update({"RELAIS_DATA_DIR": str(data_dir), "DEBUG": "true", "DATABASE_URL": "",
-                "LOG_LEVEL": "WARNING"})
+                "LOG_LEVEL": "WARNING",
+                "RELAIS_DEMO": "1"})  # the embedded default as dev.py starts it
     return subprocess.run([sys.executable, "-m", "relais.cli", *args], env=env,
                           capture_output=True, text=True, timeout=300)
 

@@ -54,7 +54,7 @@ def test_a_recording_url_down_for_a_while_then_smtp_down_deliver_each_email_once
     env = relais_env(
         RELAIS_TEST_PIPELINE_STEPS=json.dumps(STEPS),
         RELAIS_RETRY_BASE_SECONDS="0.2", RELAIS_RETRY_MAX_SECONDS="1",
-        RELAIS_PUBLIC_URL="http://127.0.0.1:8000",  # the recording host is allowed
+        RELAIS_PUBLIC_URL=provider.origin,  # demo mode: the local provider's exact origin
         EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}", EMAIL_TIMEOUT="2",
     )
     settings.RELAIS_PIPELINE_STEPS = [tuple(s) for s in STEPS]

@@ -33,7 +33,9 @@ def last_code(to: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _no_address_cap(settings):
-    """The per-address cap counts in the shared cache across tests from 127.0.0.1; the
-    test of that cap sets its own and uses addresses of its own."""
-    settings.RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS = 10**6
+def _no_portal_caps(settings):
+    """The per-network and per-reference caps count in the shared cache across tests
+    (from 127.0.0.1, for the factories' references); the tests of those caps set their
+    own and empty the cache."""
+    settings.RELAIS_PORTAL_MAX_REQUESTS_PER_NETWORK = 10**6
+    settings.RELAIS_PORTAL_MAX_REQUESTS_PER_REFERENCE = 10**6

@@ -113,6 +113,7 @@ def test_console_script_streams_line_by_line(tmp_path):
         **os.environ,
         "SECRET_KEY": "classify-subprocess-test",
         "RELAIS_DATA_DIR": str(tmp_path),
+        "RELAIS_DEMO": "1",  # no provider credentials here (system check relais.calls.E001)
         # the models trained by this test session: no second training
         "RELAIS_MODEL_CACHE": str(settings.RELAIS_MODEL_CACHE),
     }

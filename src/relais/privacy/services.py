@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
@@ -29,7 +28,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from relais.calls import numbers
 from relais.calls.models import Call
-from relais.core import sms
+from relais.core import ratelimit, sms
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Feedback, RoutingDecision
 from relais.voicemail.models import REFERENCE_LENGTH, Voicemail
@@ -82,27 +81,29 @@ def _code_hash(challenge_id, code: str) -> str:
                        algorithm="sha256").hexdigest()
 
 
-def address_allowed(address: str, now: datetime | None = None) -> bool:
-    """Count one code request from this client address; False past the hourly cap."""
-    now = now or timezone.now()
-    key = f"relais:portal-address:{address}:{now:%Y%m%d%H}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, count := 1, timeout=3600)
-    return count <= settings.RELAIS_PORTAL_MAX_REQUESTS_PER_ADDRESS
+def network_allowed(network: str, now: datetime | None = None) -> bool:
+    """Count one code request from this client network (see
+    :func:`relais.core.network.client_network`); False past the hourly cap."""
+    return ratelimit.hit("portal-network", network,
+                         settings.RELAIS_PORTAL_MAX_REQUESTS_PER_NETWORK, now)
 
 
 def request_code(reference: str, number: str, now: datetime | None = None) -> PortalChallenge:
     """Record a request and, when reference and number match a message, send the code.
 
-    Raises :class:`PortalError` on malformed input or when this (reference, number) has
-    asked too often in the last hour. Otherwise the caller is told :data:`CODE_SENT`
-    whether or not anything matched; the returned challenge is kept in their session.
+    Raises :class:`PortalError` on malformed input, when this reference was asked too
+    often in the last hour whatever the number (``RELAIS_PORTAL_MAX_REQUESTS_PER_REFERENCE``:
+    one message cannot be hammered from many networks), or when this (reference, number)
+    has asked too often in the last hour or day. Every refusal is the same whether or not
+    the reference exists. Otherwise the caller is told :data:`CODE_SENT` whether or not
+    anything matched; the returned challenge is kept in their session.
     """
     reference, e164 = clean_reference(reference), clean_number(number)
     now = now or timezone.now()
+    if not ratelimit.hit("portal-reference", reference,
+                         settings.RELAIS_PORTAL_MAX_REQUESTS_PER_REFERENCE, now):
+        raise PortalError("Trop de demandes de code pour cette référence. Réessayez dans "
+                          "une heure.", "throttled")
     key = _key(reference, e164)
     asked = PortalChallenge.objects.filter(key=key)
     if asked.filter(created_at__gt=now - timedelta(hours=1)).count() >= \

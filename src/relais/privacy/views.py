@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from relais.core.network import client_network
 from relais.routing.views import PRIVATE_HEADERS, stream
 from relais.voicemail.models import Voicemail
 
@@ -56,8 +57,7 @@ def _required(view):
 def start(request):
     """Reference + number → a one-time code by SMS (same answer whether or not it matches)."""
     form = RequestForm(request.POST or None)
-    address = request.META.get("REMOTE_ADDR", "")
-    if request.method == "POST" and not services.address_allowed(address):
+    if request.method == "POST" and not services.network_allowed(client_network(request)):
         form.add_error(None, "Trop de demandes de code depuis cette connexion. "
                              "Réessayez dans une heure.")
         return _private(render(request, "privacy/start.html", {"form": form}, status=429))

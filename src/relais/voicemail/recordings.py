@@ -13,21 +13,25 @@ any other provider's URL (including the local provider's) is used as given.
   ready), 401/403 (credentials being fixed), 5xx, timeouts (``RELAIS_RECORDING_FETCH_TIMEOUT``
   seconds to connect and between bytes), connection errors.
 - Absurd downloads are refused for good (:class:`~relais.voicemail.pipeline.Stop`, status
-  ``rejected``): more than ``RELAIS_RECORDING_MAX_BYTES`` (50 MB), or a URL on a host that
-  is neither the provider nor Relais (credentials are never sent elsewhere).
+  ``rejected``): more than ``RELAIS_RECORDING_MAX_BYTES`` (50 MB), or a URL that is not the
+  provider's (:func:`~relais.calls.security.recording_host_allowed`: https to Twilio's API
+  host, or in demo mode the local provider's exact origin).
+- Redirects are never followed blindly: each hop (at most ``RELAIS_RECORDING_MAX_REDIRECTS``)
+  must pass the same rule, or the message is rejected without any request to it; the
+  credentials go only to the first URL's origin.
 - Whether the bytes are audio, empty, or too long is the next step's business (normalise).
 """
 
 import logging
 import tempfile
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from relais.calls.security import recording_host_allowed
+from relais.calls.security import origin, recording_host_allowed
 from relais.core.media_types import extension_for
 
 from .models import Voicemail, recording_path
@@ -36,6 +40,7 @@ from .pipeline import Stop
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "Relais recording fetcher"
+REDIRECTS = {301, 302, 303, 307, 308}
 
 
 class DownloadError(Exception):
@@ -58,18 +63,14 @@ def fetch_step(voicemail: Voicemail) -> None:
         raise Stop(Voicemail.Status.FAILED, "Aucune adresse d'enregistrement pour ce message.")
     if not recording_host_allowed(voicemail.recording_url):
         raise Stop(Voicemail.Status.REJECTED,
-                   "Adresse d'enregistrement refusée : hôte inconnu du fournisseur.")
+                   "Adresse d'enregistrement refusée : ce n'est pas une adresse du "
+                   "fournisseur de téléphonie.")
     url = download_url(voicemail.recording_url)
     limit = settings.RELAIS_RECORDING_MAX_BYTES
-    timeout = settings.RELAIS_RECORDING_FETCH_TIMEOUT
     try:
-        with requests.get(
-            url, auth=(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN),
-            timeout=(timeout, timeout), stream=True, allow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
-        ) as response:
+        with _open(url) as response:
             if response.status_code != 200:
-                raise DownloadError(f"HTTP {response.status_code} from {_host(url)}")
+                raise DownloadError(f"HTTP {response.status_code} from {_host(response.url)}")
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise Stop(Voicemail.Status.REJECTED,
@@ -91,9 +92,48 @@ def fetch_step(voicemail: Voicemail) -> None:
         raise DownloadError(f"{type(exc).__name__} while downloading from {_host(url)}") from exc
 
 
+def _open(url: str) -> requests.Response:
+    """GET the recording, following the provider's redirects by hand.
+
+    Every hop must pass :func:`recording_host_allowed` before any request is made to it
+    (a refused hop stops the message: rejected); the account credentials are sent only to
+    the first URL's origin; at most ``RELAIS_RECORDING_MAX_REDIRECTS`` hops.
+    """
+    timeout = settings.RELAIS_RECORDING_FETCH_TIMEOUT
+    credentials = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    first = origin(url)
+    for _hop in range(settings.RELAIS_RECORDING_MAX_REDIRECTS + 1):
+        response = requests.get(
+            url, auth=credentials if origin(url) == first else None,
+            timeout=(timeout, timeout), stream=True, allow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+        )
+        if response.status_code not in REDIRECTS:
+            return response
+        response.close()
+        target = urljoin(url, response.headers.get("Location", ""))
+        if not response.headers.get("Location") or not recording_host_allowed(target):
+            raise Stop(Voicemail.Status.REJECTED,
+                       f"Enregistrement refusé : {_origin_text(url)} redirige vers une adresse "
+                       f"qui n'est pas celle du fournisseur ({_origin_text(target)}).")
+        url = target
+    raise Stop(Voicemail.Status.REJECTED,
+               f"Enregistrement refusé : plus de {settings.RELAIS_RECORDING_MAX_REDIRECTS} "
+               "redirections.")
+
+
 def _host(url: str) -> str:
     parts = urlsplit(url)
     return parts.netloc.rsplit("@", 1)[-1]
+
+
+def _origin_text(url: str) -> str:
+    """scheme://host[:port] of a URL, for messages (never its path or credentials)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "adresse illisible"
+    return f"{parts.scheme}://{_host(url)}"[:200]
 
 
 def _store(voicemail: Voicemail, handle, content_type: str, url: str) -> None:
