@@ -25,9 +25,14 @@ def _outbox(settings):
     settings.EMAIL_BACKEND = "relais.core.outbox.OutboxEmailBackend"
 
 
-def sign_up(client, email="artisan@example.org"):
-    return client.post("/pro/inscription/", {"email": email, "password1": PASSWORD,
-                                             "password2": PASSWORD})
+def sign_up(client, email="artisan@example.org", log_in=True):
+    """Sign up (which never logs in: it cannot say whether the account is new), then log
+    in with the new account."""
+    response = client.post("/pro/inscription/", {"email": email, "password1": PASSWORD,
+                                                 "password2": PASSWORD})
+    if log_in:
+        client.post("/pro/connexion/", {"username": email, "password": PASSWORD})
+    return response
 
 
 def text(response) -> str:
@@ -70,15 +75,73 @@ def test_verification_link_tampered_or_expired_is_refused(client, settings):
     assert not pro.email_verified
 
 
-def test_sign_up_rejects_duplicates_and_weak_passwords(client):
-    sign_up(client)
-    client.logout()
-    response = sign_up(client, "ARTISAN@example.org")
-    assert "existe déjà" in text(response)
+def test_sign_up_rejects_weak_passwords(client):
     weak = client.post("/pro/inscription/", {"email": "b@example.org", "password1": "123",
                                              "password2": "123"})
     assert weak.status_code == 200 and not get_user_model().objects.filter(
         username="b@example.org").exists()
+
+
+_CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+
+
+def _csp(value: str) -> str:
+    """A Content-Security-Policy with its directives in one order (django-csp's varies)."""
+    return "; ".join(sorted(d.strip() for d in value.split(";")))
+
+
+def _as_seen(response) -> tuple:
+    """All a visitor gets back (status, headers, cookies, body), CSRF tokens blanked."""
+    cookies = sorted((name, morsel.OutputString()) for name, morsel in response.cookies.items()
+                     if name != "csrftoken")
+    headers = sorted((k, _csp(v) if k.lower() == "content-security-policy" else v)
+                     for k, v in response.items() if k.lower() != "set-cookie")
+    return (response.status_code, headers, cookies,
+            _CSRF_INPUT.sub(r"\1…\2", response.content.decode()))
+
+
+def _sign_up_as_a_visitor(client_class, email, password=PASSWORD) -> list[tuple]:
+    """A new visitor opens the sign-up page, submits it and follows where it leads."""
+    visitor = client_class()
+    seen = [_as_seen(visitor.get("/pro/inscription/"))]
+    response = visitor.post("/pro/inscription/", {"email": email, "password1": password,
+                                                  "password2": password})
+    seen.append(_as_seen(response))
+    assert response.status_code == 302
+    seen.append(_as_seen(visitor.get(response["Location"])))
+    assert "_auth_user_id" not in visitor.session  # never logged in by signing up
+    return seen
+
+
+def test_sign_up_says_nothing_about_an_existing_account(client):
+    """A new address and one that already has an account give byte-identical answers
+    (CSRF tokens aside); the holder of the existing account is emailed instead, and no
+    second account is created."""
+    new = _sign_up_as_a_visitor(client.__class__, "artisan@example.org")
+    assert get_user_model().objects.filter(username="artisan@example.org").count() == 1
+    (confirmation,) = OutboxMessage.objects.filter(to="artisan@example.org")
+    assert "/pro/verification/" in confirmation.body
+    OutboxMessage.objects.all().delete()
+
+    existing = _sign_up_as_a_visitor(client.__class__, "Artisan@Example.org",
+                                     "un-autre-mot-de-passe-solide")
+    assert existing == new
+    assert ("messages", ) == tuple(name for name, _ in new[1][2])  # the notice, identical
+    assert "Un e-mail vient d'être envoyé à artisan@example.org" in html.unescape(new[2][3])
+    assert "existe" not in html.unescape(new[2][3])
+    assert get_user_model().objects.filter(username__iexact="artisan@example.org").count() == 1
+    assert Professional.objects.count() == 1
+    (notice,) = OutboxMessage.objects.all()
+    assert notice.to == "artisan@example.org"
+    assert "existe déjà" in notice.subject and "aucun nouveau compte" in notice.body
+    assert "/pro/connexion/" in notice.body and "/pro/verification/" not in notice.body
+    # The account is unchanged: its password still opens it, the other one does not.
+    other = client.post("/pro/connexion/", {"username": "artisan@example.org",
+                                            "password": "un-autre-mot-de-passe-solide"})
+    assert other.status_code == 200 and "_auth_user_id" not in client.session
+    login = client.post("/pro/connexion/", {"username": "artisan@example.org",
+                                            "password": PASSWORD})
+    assert login.status_code == 302 and "_auth_user_id" in client.session
 
 
 def test_login_logout_and_lockout(client):

@@ -20,11 +20,9 @@ class SignupForm(forms.Form):
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(username__iexact=email).exists():
-            raise forms.ValidationError(
-                _("Un compte existe déjà pour cette adresse : connectez-vous."))
-        return email
+        # Whether the address already has an account is never said here (nor anywhere
+        # on the page): accounts.request_account emails its holder instead.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         data = super().clean()

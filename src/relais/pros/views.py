@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,13 +29,14 @@ def signup(request):
         return redirect("pros:listings")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        professional = accounts.sign_up(form.cleaned_data["email"], form.cleaned_data["password1"])
-        accounts.send_verification(professional)
-        login(request, professional.user, backend="django.contrib.auth.backends.ModelBackend")
+        email = form.cleaned_data["email"]
+        # The same answer whether or not the address already has an account.
+        accounts.request_account(email, form.cleaned_data["password1"])
         messages.success(request, _(
-            "Compte créé. Un lien de confirmation vient d'être envoyé à %(email)s."
-        ) % {"email": professional.user.email})
-        return redirect("pros:listings")
+            "Un e-mail vient d'être envoyé à %(email)s : suivez ses instructions pour "
+            "confirmer votre adresse, puis connectez-vous."
+        ) % {"email": email})
+        return redirect("pros:login")
     return render(request, "pros/signup.html", {"form": form})
 
 
