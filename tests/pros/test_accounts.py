@@ -261,6 +261,39 @@ def test_settings_validate_and_store_the_forward_number(client, verified, plumbe
     assert "06 12 34 56 78" in text(client.get(url))
 
 
+def test_settings_refuse_a_tracking_number_as_forward_number(client, verified, plumber):
+    """Calls forwarded to a tracking number come back to Relais: a loop. Whatever its
+    format, and whoever it is assigned to (this listing, another, nobody yet)."""
+    from relais.calls import numbers
+
+    listing = Listing.objects.create(establishment=plumber, professional=verified,
+                                     status=Listing.Status.APPROVED,
+                                     forward_number="+33612345678")
+    numbers.add_numbers(["+33199000001", "+33199000002", "+33199000003", "+33199000004"])
+    numbers.assign("+33199000001", listing)
+    numbers.release("+33199000004")  # given back to the provider: no longer rings Relais
+    other = Listing.objects.create(
+        establishment=Establishment.objects.get(siret="30000000000029"),
+        professional=Professional.objects.create(user=get_user_model().objects.create_user(
+            "o@example.org", "o@example.org", "x")), status=Listing.Status.APPROVED)
+    numbers.assign("+33199000002", other)
+    url = f"/pro/fiches/{listing.pk}/"
+    data = {"metiers": ["plombier"], "service_radius_km": "30",
+            "notification_email": "devis@example.org", "notify": "instant"}
+    for tracking in ("+33199000001", "01 99 00 00 01", "0199000001", "+33 1 99 00 00 02",
+                     "01.99.00.00.02", "0033199000003", "+33 (0)1 99 00 00 03"):
+        response = client.post(url, {**data, "forward_number": tracking})
+        assert response.status_code == 200, tracking
+        assert "numéro de suivi Relais" in text(response), tracking
+    listing.refresh_from_db()
+    assert listing.forward_number == "+33612345678"  # unchanged
+    for fine, e164 in (("06 11 22 33 44", "+33611223344"), ("01 99 00 00 04", "+33199000004")):
+        response = client.post(url, {**data, "forward_number": fine})
+        assert response.status_code == 302, fine
+        listing.refresh_from_db()
+        assert listing.forward_number == e164
+
+
 def test_settings_of_another_professional_s_listing_are_not_reachable(
         client, verified, plumber, django_user_model):
     other = django_user_model.objects.create_user("o@example.org", "o@example.org", "x")
