@@ -216,6 +216,8 @@ NOT_EXPOSING = {
     "directory:api-search", "directory:api-openapi",
     # Accounts and listings of the professional themself.
     "pros:login", "pros:logout", "pros:signup", "pros:resend-verification", "pros:verify",
+    "pros:password-reset", "pros:password-reset-done", "pros:password-reset-confirm",
+    "pros:password-reset-complete",
     "pros:listings", "pros:claim", "pros:listing-settings",
     # POST actions on one's own delivery (refused with 404 otherwise: tests/space).
     "space:mark", "space:unlock", "space:feedback", "space:report",

@@ -135,6 +135,7 @@ def test_sign_up_says_nothing_about_an_existing_account(client):
     assert notice.to == "artisan@example.org"
     assert "existe déjà" in notice.subject and "aucun nouveau compte" in notice.body
     assert "/pro/connexion/" in notice.body and "/pro/verification/" not in notice.body
+    assert "/pro/mot-de-passe/" in notice.body  # or choose a new password
     # The account is unchanged: its password still opens it, the other one does not.
     other = client.post("/pro/connexion/", {"username": "artisan@example.org",
                                             "password": "un-autre-mot-de-passe-solide"})
@@ -142,6 +143,34 @@ def test_sign_up_says_nothing_about_an_existing_account(client):
     login = client.post("/pro/connexion/", {"username": "artisan@example.org",
                                             "password": PASSWORD})
     assert login.status_code == 302 and "_auth_user_id" in client.session
+
+
+def test_a_forgotten_password_is_replaced_through_an_emailed_link(client, settings):
+    settings.RELAIS_PUBLIC_URL = "https://annuaire.example"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "evil.example"]  # a lax proxy
+    sign_up(client, log_in=False)
+    OutboxMessage.objects.all().delete()
+    assert "/pro/mot-de-passe/" in text(client.get("/pro/connexion/"))
+    unknown = client.post("/pro/mot-de-passe/", {"email": "personne@example.org"})
+    known = client.post("/pro/mot-de-passe/", {"email": "Artisan@Example.org"},
+                        HTTP_HOST="evil.example")  # the link never follows the Host header
+    assert unknown.status_code == known.status_code == 302
+    assert unknown["Location"] == known["Location"] == "/pro/mot-de-passe/envoye/"
+    (message,) = OutboxMessage.objects.all()
+    assert message.to == "artisan@example.org"
+    url = re.search(r"https://annuaire\.example(/pro/mot-de-passe/nouveau/\S+/)",
+                    message.body).group(1)
+    form = client.get(url, follow=True)
+    assert "Nouveau mot de passe" in text(form)
+    response = client.post(form.redirect_chain[-1][0], {
+        "new_password1": "un-nouveau-mot-de-passe", "new_password2": "un-nouveau-mot-de-passe"})
+    assert response.status_code == 302
+    assert "n'est pas valide" in text(client.get(url, follow=True))  # one use only
+    assert client.post("/pro/connexion/", {"username": "artisan@example.org",
+                                           "password": PASSWORD}).status_code == 200
+    assert client.post("/pro/connexion/", {"username": "artisan@example.org",
+                                           "password": "un-nouveau-mot-de-passe"}
+                       ).status_code == 302
 
 
 def test_login_logout_and_lockout(client):

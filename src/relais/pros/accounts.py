@@ -62,6 +62,15 @@ def login_url() -> str:
     return settings.RELAIS_PUBLIC_URL + reverse("pros:login")
 
 
+def password_reset_url() -> str:
+    return settings.RELAIS_PUBLIC_URL + reverse("pros:password-reset")
+
+
+def password_reset_email_context() -> dict:
+    return {"public_url": settings.RELAIS_PUBLIC_URL,
+            "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)}
+
+
 def send_account_exists(user) -> None:
     """Tell an account's holder that someone tried to sign up with their address."""
     body = _(
@@ -70,10 +79,10 @@ def send_account_exists(user) -> None:
         "cette adresse e-mail. Un compte existe déjà pour cette adresse : aucun nouveau "
         "compte n'a été créé.\n\n"
         "Si c'était vous, connectez-vous avec votre mot de passe :\n\n%(url)s\n\n"
-        "Si vous l'avez oublié, contactez l'opérateur de l'annuaire pour le "
-        "réinitialiser. Si ce n'était pas vous, ignorez ce message : votre compte n'a pas "
-        "changé.\n\n— Relais"
-    ) % {"url": login_url()}
+        "Si vous l'avez oublié, choisissez-en un nouveau :\n\n%(reset)s\n\n"
+        "Si ce n'était pas vous, ignorez ce message : votre compte n'a pas changé.\n\n"
+        "— Relais"
+    ) % {"url": login_url(), "reset": password_reset_url()}
     send_mail(_("Votre compte Relais existe déjà"), body, settings.DEFAULT_FROM_EMAIL,
               [user.email or user.username])
 

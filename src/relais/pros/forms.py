@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from relais.calls.numbers import format_fr
@@ -46,6 +47,11 @@ class LoginForm(AuthenticationForm):
 
     def clean_username(self):
         return self.cleaned_data["username"].strip().lower()
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    email = forms.EmailField(label=_("Adresse e-mail"), max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
 class ClaimForm(forms.Form):

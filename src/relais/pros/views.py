@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import accounts, services
-from .forms import ClaimForm, ListingSettingsForm, LoginForm, SignupForm
+from .forms import ClaimForm, ListingSettingsForm, LoginForm, PasswordResetForm, SignupForm
 from .models import Listing, Professional
 
 
@@ -21,6 +21,26 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
     next_page = reverse_lazy("pros:listings")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset (the same answer whether or not the address has an account)."""
+
+    form_class = PasswordResetForm
+    template_name = "pros/password_reset_form.html"
+    email_template_name = "pros/email/password_reset.txt"
+    subject_template_name = "pros/email/password_reset_subject.txt"
+    success_url = reverse_lazy("pros:password-reset-done")
+
+    def form_valid(self, form):
+        # The link is built on RELAIS_PUBLIC_URL, never on the request's Host header.
+        self.extra_email_context = accounts.password_reset_email_context()
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "pros/password_reset_confirm.html"
+    success_url = reverse_lazy("pros:password-reset-complete")
 
 
 @require_http_methods(["GET", "POST"])
