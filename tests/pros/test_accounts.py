@@ -323,6 +323,24 @@ def test_settings_refuse_a_tracking_number_as_forward_number(client, verified, p
         assert listing.forward_number == e164
 
 
+def test_the_operator_cannot_set_a_tracking_number_either(verified, plumber, admin_client):
+    from relais.calls import numbers
+
+    listing = Listing.objects.create(establishment=plumber, professional=verified,
+                                     status=Listing.Status.APPROVED)
+    numbers.add_numbers(["+33199000001"])
+    url = f"/admin/pros/listing/{listing.pk}/change/"
+    data = {"establishment": plumber.pk, "professional": verified.pk, "status": "approved",
+            "service_radius_km": "30", "notify": "instant", "notification_email": "",
+            "forward_number": "01 99 00 00 01"}
+    page = text(admin_client.post(url, data))
+    assert "numéro de suivi Relais" in page
+    assert admin_client.post(url, {**data, "forward_number": "06 11 22 33 44"}
+                             ).status_code == 302
+    listing.refresh_from_db()
+    assert listing.forward_number == "+33611223344"
+
+
 def test_settings_of_another_professional_s_listing_are_not_reachable(
         client, verified, plumber, django_user_model):
     other = django_user_model.objects.create_user("o@example.org", "o@example.org", "x")

@@ -90,10 +90,25 @@ class ListingSettingsForm(forms.ModelForm):
             self.initial["forward_number"] = format_fr(self.instance.forward_number)
 
     def clean_forward_number(self):
-        value = self.cleaned_data.get("forward_number", "")
-        if not value.strip():
-            return ""
-        try:
-            return normalise_forward_number(value)
-        except ValueError as e:
-            raise forms.ValidationError(str(e)) from None
+        return clean_forward_number(self.cleaned_data.get("forward_number", ""))
+
+
+def clean_forward_number(value: str) -> str:
+    """A form's forward number: "" (none) or E.164; ValidationError (French) otherwise."""
+    if not (value or "").strip():
+        return ""
+    try:
+        return normalise_forward_number(value)
+    except ValueError as e:
+        raise forms.ValidationError(str(e)) from None
+
+
+class ListingAdminForm(forms.ModelForm):
+    """The operator's listing form: the forward number is checked as in the settings."""
+
+    class Meta:
+        model = Listing
+        fields = ["forward_number"]  # the admin gives the form all of its fields
+
+    def clean_forward_number(self):
+        return clean_forward_number(self.cleaned_data.get("forward_number", ""))
