@@ -53,6 +53,16 @@ def test_numbers_add_list_assign_release(listing):
 
 
 @pytest.mark.django_db
+def test_a_listing_s_forward_number_cannot_become_a_tracking_number(listing):
+    """Calls to it would be forwarded to itself, in a loop (the settings page refuses
+    the other way round: tests/pros/test_accounts.py)."""
+    with pytest.raises(CommandError, match="forward number of listing 12345678900011"):
+        run("add", "+33199000005", "06 39 98 99 99")  # listing's FORWARD, French format
+    assert not TrackingNumber.objects.exists()  # all or nothing
+    assert "1 added" in run("add", "+33199000005")
+
+
+@pytest.mark.django_db
 def test_assign_free_number_and_demo_numbers(listing):
     with pytest.raises(numbers.NumberError, match="no free tracking number"):
         numbers.assign_free_number(listing)

@@ -100,7 +100,7 @@ def test_late_recording_callback_converges_to_the_same_message(phone, tracking, 
 
 
 @pytest.mark.parametrize("case", ["unknown", "unassigned", "unclaimed", "released",
-                                  "no_forward_number"])
+                                  "no_forward_number", "forward_loop"])
 def test_calls_that_cannot_be_put_through_are_refused_politely(phone, db, case):
     expected_prompt, reason = "unavailable", case
     if case == "unknown":
@@ -111,6 +111,10 @@ def test_calls_that_cannot_be_put_through_are_refused_politely(phone, db, case):
         TrackingNumber.objects.create(e164=TRACKING, listing=make_listing(status="pending"))
     elif case == "no_forward_number":  # missing, or not a number one can dial
         TrackingNumber.objects.create(e164=TRACKING, listing=make_listing(forward="à voir"))
+    elif case == "forward_loop":  # a tracking number (saved before they were refused)
+        TrackingNumber.objects.create(e164=TRACKING, listing=make_listing(forward="01 99 00 00 02"))
+        TrackingNumber.objects.create(e164="+33199000002")
+        reason = "no_forward_number"
     elif case == "released":
         from django.utils import timezone
 

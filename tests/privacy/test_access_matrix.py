@@ -3,10 +3,12 @@ caller's number or the credits ledger, for every kind of visitor, in one table.
 
 Cells: an HTTP status, or SHOW (200 and the page shows THIS message: its reference, the
 caller's number, its redacted text, its delivery ids or, for recordings, the file named
-after it) or OTHER (200, but the visitor sees only their own things: this message does
-not appear). Signed links are bearer credentials for one delivery: anyone holding the
-link opens it unless logged in as another professional (403). Operators are staff
-with view permissions on the models listed in OPERATOR_PERMISSIONS.
+after it: after the reference for its called professional, after the delivery's random
+id for a shared recipient's extract) or OTHER (200, but the visitor sees only their own
+things: this message does not appear). Signed links are bearer credentials for one
+delivery: anyone holding the link opens it unless logged in as another professional
+(403). Operators are staff with view permissions on the models listed in
+OPERATOR_PERMISSIONS.
 """
 
 import time
@@ -150,6 +152,9 @@ def world(client, shared_message):
         # redacted request, their ledger the unlock of this delivery.
         pro_message_shared="évier",
         pro_credits=reverse("space:message", args=[near.pk]),
+        # A shared recipient's extract is named after its delivery, never the reference.
+        link_shared_extract=near.media_filename("extract", "wav"),
+        owner_extract_b=near.media_filename("extract", "wav"),
         admin_ledger=f"Déblocage n° {unlock.pk}",
         pro_inbox=tuple(str(d.pk) for d in (own, near, far)),  # rows carry delivery ids
     )
@@ -211,6 +216,8 @@ NOT_EXPOSING = {
     "directory:api-search", "directory:api-openapi",
     # Accounts and listings of the professional themself.
     "pros:login", "pros:logout", "pros:signup", "pros:resend-verification", "pros:verify",
+    "pros:password-reset", "pros:password-reset-done", "pros:password-reset-confirm",
+    "pros:password-reset-complete",
     "pros:listings", "pros:claim", "pros:listing-settings",
     # POST actions on one's own delivery (refused with 404 otherwise: tests/space).
     "space:mark", "space:unlock", "space:feedback", "space:report",

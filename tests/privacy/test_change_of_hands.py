@@ -58,7 +58,8 @@ def text(response) -> str:
 
 
 def sign_up_and_claim(client, mailoutbox, email: str, siret: str) -> Listing:
-    """A professional signs up, confirms the address from the e-mail, claims by SIRET."""
+    """A professional signs up, confirms the address from the e-mail, logs in, claims by
+    SIRET."""
     client.logout()
     response = client.post("/pro/inscription/", {"email": email, "password1": PASSWORD,
                                                  "password2": PASSWORD})
@@ -66,6 +67,9 @@ def sign_up_and_claim(client, mailoutbox, email: str, siret: str) -> Listing:
     sent = [m for m in mailoutbox if email in m.to][-1]
     url = re.search(r"https?://\S+/pro/verification/\S+/", sent.body).group(0)
     assert client.get(url[url.index("/pro/"):]).status_code == 302
+    # Signing up never logs in (it cannot say whether the account is new).
+    assert client.post("/pro/connexion/", {"username": email,
+                                           "password": PASSWORD}).status_code == 302
     response = client.post("/pro/fiches/revendiquer/", {"siret": siret})
     assert response.status_code == 302, text(response)
     listing = Listing.objects.get(establishment_id=siret)

@@ -6,4 +6,11 @@ class CallsConfig(AppConfig):
     verbose_name = "Appels"
 
     def ready(self):
+        from relais.pros.services import add_forward_number_check
+
         from . import checks  # noqa: F401 - registers the system checks
+        from .numbers import refuse_tracking_number
+
+        # pros sits below calls and never imports it: calls tells it which forward
+        # numbers to refuse (its own tracking numbers).
+        add_forward_number_check(refuse_tracking_number)

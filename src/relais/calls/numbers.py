@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import phonenumbers
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from relais.pros.models import Listing
 
@@ -73,10 +74,35 @@ def is_fiction(e164: str) -> bool:
 
 # --- The pool -------------------------------------------------------------------------
 
+def is_tracking_number(e164: str) -> bool:
+    """A number of the pool (free or assigned): calls to it come to Relais."""
+    return TrackingNumber.objects.filter(e164=e164, released_at__isnull=True).exists()
+
+
+def refuse_tracking_number(e164: str) -> str:
+    """The check relais.pros runs on a forward number (registered in CallsConfig.ready):
+    forwarding calls to a tracking number would send them back to Relais, in a loop."""
+    if is_tracking_number(e164):
+        return _("Ce numéro est un numéro de suivi Relais, celui publié sur les fiches : "
+                 "les appels qui y sont renvoyés reviendraient à Relais, en boucle. "
+                 "Indiquez le numéro où vous répondez vous-même.")
+    return ""
+
+
 def add_numbers(values: Iterable[str]) -> tuple[list[TrackingNumber], list[TrackingNumber]]:
-    """Add numbers to the pool (a released number comes back). Returns (added, existing)."""
+    """Add numbers to the pool (a released number comes back). Returns (added, existing).
+
+    A number some listing forwards its calls to is refused (NumberError): it would ring
+    Relais back, in a loop.
+    """
     added, existing = [], []
-    for e164 in [to_e164(v) for v in values]:  # parse all first: all or nothing
+    wanted = [to_e164(v) for v in values]  # parse all first: all or nothing
+    forwarding = (Listing.objects.filter(forward_number__in=wanted)
+                  .select_related("establishment").first())
+    if forwarding is not None:
+        raise NumberError(f"{forwarding.forward_number} is the forward number of listing "
+                          f"{forwarding.establishment_id}: calls to it would loop")
+    for e164 in wanted:
         number, created = TrackingNumber.objects.get_or_create(e164=e164)
         if created:
             added.append(number)

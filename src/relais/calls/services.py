@@ -107,11 +107,16 @@ def _replay(call: Call) -> Incoming:
 
 
 def _dialable(number: str) -> str:
-    """The professional's forward number, E.164, or "" if it is not a usable number."""
+    """The professional's forward number, E.164, or "" if it is not a usable number.
+
+    A tracking number is not (calls forwarded to it would come back here, in a loop):
+    the settings refuse one, this also covers numbers saved before they did.
+    """
     try:
-        return numbers.to_e164(number) if number else ""
+        e164 = numbers.to_e164(number) if number else ""
     except numbers.NumberError:
         return ""
+    return "" if e164 and numbers.is_tracking_number(e164) else e164
 
 
 def dial_finished(call_sid: str, dial_status: str, duration: int | None) -> bool:

@@ -429,6 +429,7 @@ class ArrowParser:
         n = table.num_rows
         if n == 0:
             return STAGE_SCHEMA.empty_table(), TOKEN_SCHEMA.empty_table(), []
+        table = single_line(table)
         empty = pa.array([""] * n, pa.string()) if len(self.present) < len(USED) else None
 
         def col(name, t=table):
@@ -628,6 +629,36 @@ STAGE_SCHEMA = pa.schema([
 TOKEN_SCHEMA = pa.schema([("siret", pa.string()), ("line", pa.int64()),
                           ("token", pa.string())])
 assert tuple(STAGE_SCHEMA.names) == STAGE_COLUMNS
+
+
+# Control characters — C0 and C1 (CR, LF, TAB, NUL, NEL…), the Unicode line and paragraph
+# separators — never reach the directory: a name with a line break breaks every email
+# header it is put in (Django refuses it: BadHeaderError), and a page or a CSV export
+# shows it as a broken line. Each run of them, with the spaces around it, becomes one
+# space; invisible format characters (zero-width, bidirectional overrides, soft hyphen)
+# are dropped; then every value is trimmed. Keep in step with relais.core.text.
+_CONTROL_RUN = r"[ \p{Cc}\p{Zl}\p{Zp}]*[\p{Cc}\p{Zl}\p{Zp}][ \p{Cc}\p{Zl}\p{Zp}]*"
+_CONTROL = r"[\p{Cc}\p{Zl}\p{Zp}]"
+_FORMAT = r"\p{Cf}"
+
+
+def single_line(table: pa.Table) -> pa.Table:
+    """Every column of read rows on one line, without control characters, trimmed.
+
+    (Columns are trimmed again where they are used; a column of printable text, nearly
+    all of them, is left as it is here: the regular expressions only run on the columns
+    of a chunk that need them.)
+    """
+    columns = []
+    for column in table.columns:
+        if not pc.all(pc.utf8_is_printable(column)).as_py():
+            if pc.any(pc.match_substring_regex(column, _CONTROL)).as_py():
+                column = pc.replace_substring_regex(column, _CONTROL_RUN, " ")
+            if pc.any(pc.match_substring_regex(column, _FORMAT)).as_py():
+                column = pc.replace_substring_regex(column, _FORMAT, "")
+            column = pc.utf8_trim_whitespace(column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
 
 
 _PUNCTUATION = r"[-'’_,.;:/()\"]"

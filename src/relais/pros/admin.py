@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .forms import ListingAdminForm
 from .models import Listing, Professional
 
 
@@ -16,6 +17,7 @@ class ProfessionalAdmin(admin.ModelAdmin):
 
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):
+    form = ListingAdminForm
     list_display = ["establishment", "professional", "status", "forward_number", "created_at",
                     "approved_at"]
     list_filter = ["status", "notify", "shared_paused"]

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from relais.calls.numbers import format_fr
@@ -20,11 +21,9 @@ class SignupForm(forms.Form):
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(username__iexact=email).exists():
-            raise forms.ValidationError(
-                _("Un compte existe déjà pour cette adresse : connectez-vous."))
-        return email
+        # Whether the address already has an account is never said here (nor anywhere
+        # on the page): accounts.request_account emails its holder instead.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         data = super().clean()
@@ -48,6 +47,11 @@ class LoginForm(AuthenticationForm):
 
     def clean_username(self):
         return self.cleaned_data["username"].strip().lower()
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    email = forms.EmailField(label=_("Adresse e-mail"), max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
 class ClaimForm(forms.Form):
@@ -86,10 +90,25 @@ class ListingSettingsForm(forms.ModelForm):
             self.initial["forward_number"] = format_fr(self.instance.forward_number)
 
     def clean_forward_number(self):
-        value = self.cleaned_data.get("forward_number", "")
-        if not value.strip():
-            return ""
-        try:
-            return normalise_forward_number(value)
-        except ValueError as e:
-            raise forms.ValidationError(str(e)) from None
+        return clean_forward_number(self.cleaned_data.get("forward_number", ""))
+
+
+def clean_forward_number(value: str) -> str:
+    """A form's forward number: "" (none) or E.164; ValidationError (French) otherwise."""
+    if not (value or "").strip():
+        return ""
+    try:
+        return normalise_forward_number(value)
+    except ValueError as e:
+        raise forms.ValidationError(str(e)) from None
+
+
+class ListingAdminForm(forms.ModelForm):
+    """The operator's listing form: the forward number is checked as in the settings."""
+
+    class Meta:
+        model = Listing
+        fields = ["forward_number"]  # the admin gives the form all of its fields
+
+    def clean_forward_number(self):
+        return clean_forward_number(self.cleaned_data.get("forward_number", ""))

@@ -27,8 +27,24 @@ class ClaimError(ValueError):
     """A claim that cannot be made; the message is shown to the professional."""
 
 
+# Checks of a forward number added by the apps above pros, which pros never imports, from
+# their AppConfig.ready(): each takes the number (E.164) and returns a French reason to
+# refuse it, or "" to accept it. relais.calls refuses its own tracking numbers (a call
+# forwarded to one comes back to Relais: a loop).
+FORWARD_NUMBER_CHECKS: list[Callable[[str], str]] = []
+
+
+def add_forward_number_check(check: Callable[[str], str]) -> None:
+    """Register a forward-number check (idempotent: ready() may run more than once)."""
+    if check not in FORWARD_NUMBER_CHECKS:
+        FORWARD_NUMBER_CHECKS.append(check)
+
+
 def normalise_forward_number(value: str) -> str:
-    """A French number as people type it → E.164; ValueError with a French message."""
+    """A French number as people type it → E.164; ValueError with a French message.
+
+    Also refused: any number a registered check refuses (:data:`FORWARD_NUMBER_CHECKS`).
+    """
     value = (value or "").strip()
     if not value:
         raise ValueError(_("Indiquez un numéro de téléphone."))
@@ -42,7 +58,12 @@ def normalise_forward_number(value: str) -> str:
         raise ValueError(_("Les appels ne peuvent être renvoyés que vers un numéro français."))
     if phonenumbers.number_type(number) in REFUSED_TYPES:
         raise ValueError(_("Les numéros surtaxés ou spéciaux ne sont pas acceptés."))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    for check in FORWARD_NUMBER_CHECKS:
+        reason = check(e164)
+        if reason:
+            raise ValueError(reason)
+    return e164
 
 
 def normalise_siret(value: str) -> str:

@@ -9,6 +9,13 @@ urlpatterns = [
     path("connexion/", views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("inscription/", views.signup, name="signup"),
+    path("mot-de-passe/", views.PasswordResetView.as_view(), name="password-reset"),
+    path("mot-de-passe/envoye/", auth_views.PasswordResetDoneView.as_view(
+        template_name="pros/password_reset_done.html"), name="password-reset-done"),
+    path("mot-de-passe/nouveau/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
+         name="password-reset-confirm"),
+    path("mot-de-passe/enregistre/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="pros/password_reset_complete.html"), name="password-reset-complete"),
     path("verification/renvoyer/", views.resend_verification, name="resend-verification"),
     path("verification/<str:token>/", views.verify, name="verify"),
     path("fiches/", views.listings, name="listings"),

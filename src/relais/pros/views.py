@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import accounts, services
-from .forms import ClaimForm, ListingSettingsForm, LoginForm, SignupForm
+from .forms import ClaimForm, ListingSettingsForm, LoginForm, PasswordResetForm, SignupForm
 from .models import Listing, Professional
 
 
@@ -24,19 +23,40 @@ class LoginView(auth_views.LoginView):
     next_page = reverse_lazy("pros:listings")
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset (the same answer whether or not the address has an account)."""
+
+    form_class = PasswordResetForm
+    template_name = "pros/password_reset_form.html"
+    email_template_name = "pros/email/password_reset.txt"
+    subject_template_name = "pros/email/password_reset_subject.txt"
+    success_url = reverse_lazy("pros:password-reset-done")
+
+    def form_valid(self, form):
+        # The link is built on RELAIS_PUBLIC_URL, never on the request's Host header.
+        self.extra_email_context = accounts.password_reset_email_context()
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "pros/password_reset_confirm.html"
+    success_url = reverse_lazy("pros:password-reset-complete")
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if request.user.is_authenticated:
         return redirect("pros:listings")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        professional = accounts.sign_up(form.cleaned_data["email"], form.cleaned_data["password1"])
-        accounts.send_verification(professional)
-        login(request, professional.user, backend="django.contrib.auth.backends.ModelBackend")
+        email = form.cleaned_data["email"]
+        # The same answer whether or not the address already has an account.
+        accounts.request_account(email, form.cleaned_data["password1"])
         messages.success(request, _(
-            "Compte créé. Un lien de confirmation vient d'être envoyé à %(email)s."
-        ) % {"email": professional.user.email})
-        return redirect("pros:listings")
+            "Un e-mail vient d'être envoyé à %(email)s : suivez ses instructions pour "
+            "confirmer votre adresse, puis connectez-vous."
+        ) % {"email": email})
+        return redirect("pros:login")
     return render(request, "pros/signup.html", {"form": form})
 
 

@@ -257,6 +257,17 @@ class Delivery(models.Model):
     def is_own(self) -> bool:
         return self.kind == self.Kind.OWN
 
+    def media_filename(self, which: str, ext: str) -> str:
+        """The file name a recording of this delivery is served under.
+
+        Only the called professional's own delivery names the message's reference. A
+        shared recipient's file is named after its delivery's random id: the reference,
+        with the caller's number (once unlocked), opens the caller's portal.
+        """
+        if self.is_own:
+            return f"message-{self.voicemail.reference}-{which}.{ext}"
+        return f"extrait-{self.pk.hex}.{ext}"
+
 
 class CallerReport(models.Model):
     """A professional reported a caller: they never receive that caller's requests.

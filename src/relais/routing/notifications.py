@@ -43,6 +43,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from relais.core.tasks import due_at, task
+from relais.core.text import single_line
 from relais.privacy import audit
 
 from . import access, links, policy
@@ -316,7 +317,9 @@ def delivery_subject(ctx: dict) -> str:
         parts.append(head)
     if ctx["urgency"]:
         parts.append(ctx["urgency"].upper() if ctx["urgency"] == "urgent" else ctx["urgency"])
-    return "[Relais] " + " · ".join(parts)
+    # A header is one line: a name stored with a line break (imported before the importer
+    # removed them) would make the email fail (BadHeaderError).
+    return single_line("[Relais] " + " · ".join(parts))
 
 
 def _headers(msgid: str) -> dict:

@@ -179,7 +179,7 @@ def media_response(request, delivery: Delivery, which: str, actor: audit.Actor):
     else:
         raise Http404("no such recording for this delivery")
     ext = (fieldfile.name.rsplit(".", 1)[-1] if "." in fieldfile.name else "bin")[:5]
-    response = stream(request, fieldfile, f"message-{vm.reference}-{which}.{ext}")
+    response = stream(request, fieldfile, delivery.media_filename(which, ext))
     if response.status_code in (200, 206):  # something was read
         audit.record(actor=actor, action=action, delivery=delivery, voicemail=vm,
                      detail={"range": request.headers.get("Range", "")})
