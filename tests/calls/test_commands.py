@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from relais.calls import numbers
 from relais.calls.models import TrackingNumber
+from relais.core import phones
 from relais.demo.numbers import ensure_demo_numbers
 from relais.pros.models import Listing
 from tests.calls.conftest import make_listing
@@ -47,7 +48,7 @@ def test_numbers_add_list_assign_release(listing):
     assert number.listing is None and number.released_at is not None
     listing.refresh_from_db()
     assert numbers.public_number(Listing.objects.get(pk=listing.pk)) is None
-    with pytest.raises(numbers.NumberError, match="not in the pool"):
+    with pytest.raises(phones.NumberError, match="not in the pool"):
         numbers.assign("+33199000002", listing)
     assert run("add", "+33199000002").startswith("added")  # back from the provider
 
@@ -64,7 +65,7 @@ def test_a_listing_s_forward_number_cannot_become_a_tracking_number(listing):
 
 @pytest.mark.django_db
 def test_assign_free_number_and_demo_numbers(listing):
-    with pytest.raises(numbers.NumberError, match="no free tracking number"):
+    with pytest.raises(phones.NumberError, match="no free tracking number"):
         numbers.assign_free_number(listing)
     numbers.add_numbers(["+33199000010", "+33199000011"])
     first = numbers.assign_free_number(listing)
@@ -82,4 +83,4 @@ def test_assign_free_number_and_demo_numbers(listing):
     assert not TrackingNumber.objects.filter(listing=pending).exists()
     assert ensure_demo_numbers(others) == given[1:]  # idempotent
     assert numbers.public_number(others[0]) == "+33199000011"
-    assert numbers.format_fr("+33199000011") == "01 99 00 00 11"
+    assert phones.format_fr("+33199000011") == "01 99 00 00 11"

@@ -96,7 +96,7 @@ def test_one_credit_cannot_pay_two_unlocks_at_once(settings):
 def test_a_display_and_a_refund_never_both_happen(settings):
     """The caller withdraws while the professional opens the number: either the number
     was shown (no refund) or the unlock was refunded (the number is refused)."""
-    from relais.privacy import audit
+    from relais.core import audit
 
     settings.RELAIS_UNLOCK_COST = 1
     operator = get_user_model().objects.create_superuser("ops", "ops@example.fr", "x-42-y-42")

@@ -3,10 +3,10 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from relais.core import audit
+from relais.core.models import AuditEvent
 from relais.credits import services
 from relais.credits.models import CreditEntry, Unlock
-from relais.privacy import audit
-from relais.privacy.models import AuditEvent
 from relais.routing import services as routing
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail

@@ -21,8 +21,8 @@ from django.core import signing
 from django.urls import reverse
 
 from relais.calls.models import Call
+from relais.core.models import AuditEvent
 from relais.credits import services as credits
-from relais.privacy.models import AuditEvent
 from relais.routing import links
 from relais.routing import services as routing
 from relais.voicemail.models import Voicemail
@@ -137,8 +137,8 @@ def world(client, shared_message):
         "admin_voicemail_audio": reverse("admin:voicemail_media", args=[vm.pk, "audio"]),
         "admin_deliveries": "/admin/routing/delivery/",
         "admin_delivery": f"/admin/routing/delivery/{own.pk}/change/",
-        "admin_audit": "/admin/privacy/auditevent/",
-        "admin_audit_event": f"/admin/privacy/auditevent/{event.pk}/change/",
+        "admin_audit": "/admin/core/auditevent/",
+        "admin_audit_event": f"/admin/core/auditevent/{event.pk}/change/",
         "admin_calls": "/admin/calls/call/",
         "admin_call": f"/admin/calls/call/{call.pk}/change/",
         "admin_ledger": "/admin/credits/creditentry/",

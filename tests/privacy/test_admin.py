@@ -5,15 +5,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from relais.privacy import audit
-from relais.privacy.models import AuditEvent, Erasure
+from relais.core import audit
+from relais.core.models import AuditEvent
+from relais.privacy.models import Erasure
 from relais.voicemail.models import Voicemail
 from tests.helpers import Stored
 from tests.routing import factories as f
 
 pytestmark = pytest.mark.django_db
 
-TRAIL = "/admin/privacy/auditevent/"
+TRAIL = "/admin/core/auditevent/"
 
 
 @pytest.fixture

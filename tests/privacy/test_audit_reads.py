@@ -7,8 +7,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from relais.calls.models import Call
+from relais.core.models import AuditEvent
 from relais.credits import services as credits
-from relais.privacy.models import AuditEvent
 from relais.routing import links
 from relais.routing.models import RoutingDecision
 from relais.voicemail.models import Voicemail

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from relais.core.models import OutboxMessage
+from relais.core.models import AuditEvent, OutboxMessage
 from relais.privacy import services
-from relais.privacy.models import AuditEvent, PortalChallenge
+from relais.privacy.models import PortalChallenge
 from tests.privacy.conftest import last_code
 from tests.routing.factories import CALLER, CALLER_FR, TRANSCRIPT
 

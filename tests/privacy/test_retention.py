@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from relais.calls.models import Call
 from relais.core import schedule
+from relais.core.models import AuditEvent
 from relais.privacy import services
-from relais.privacy.models import AuditEvent
 from relais.routing import services as routing
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail

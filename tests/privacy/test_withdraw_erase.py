@@ -6,10 +6,12 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from relais.calls.models import Call
+from relais.core import audit
+from relais.core.models import AuditEvent
 from relais.credits import services as credits
 from relais.credits.models import CreditEntry, Unlock
-from relais.privacy import audit, services
-from relais.privacy.models import AuditEvent, Erasure, PendingFileDeletion
+from relais.privacy import services
+from relais.privacy.models import Erasure, PendingFileDeletion
 from relais.routing import links
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Feedback

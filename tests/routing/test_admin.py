@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from relais.privacy.models import AuditEvent
+from relais.core.models import AuditEvent
 from relais.routing import services
 from relais.routing.models import Delivery, RoutingDecision
 from tests.routing import factories as f

@@ -2,9 +2,8 @@
 
 import pytest
 
-from relais.core.models import AppendOnlyError
-from relais.privacy import audit
-from relais.privacy.models import AuditEvent
+from relais.core import audit
+from relais.core.models import AppendOnlyError, AuditEvent
 from tests.routing import factories as f
 
 pytestmark = pytest.mark.django_db

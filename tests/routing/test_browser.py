@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import sync_playwright
 
-from relais.privacy.models import AuditEvent
+from relais.core.models import AuditEvent
 from relais.routing import links, services
 from relais.routing.models import Delivery
 from tests.routing import factories as f

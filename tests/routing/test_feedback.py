@@ -5,9 +5,9 @@ import json
 import pytest
 from django.core.management import call_command
 
+from relais.core import audit
+from relais.core.models import AuditEvent
 from relais.directory.models import Metier
-from relais.privacy import audit
-from relais.privacy.models import AuditEvent
 from relais.routing import services
 from relais.routing.models import Delivery, Feedback
 from tests.routing import factories as f

@@ -6,7 +6,7 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from relais.privacy.models import AuditEvent
+from relais.core.models import AuditEvent
 from relais.routing import links, services
 from relais.routing.models import Delivery
 from tests.routing import factories as f

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from relais.privacy.models import AuditEvent
+from relais.core.models import AuditEvent
 from relais.pros.models import Listing
 from relais.routing import access, notifications, services
 from relais.routing.models import Delivery, Digest

@@ -5,11 +5,11 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
+from relais.core import audit
+from relais.core.models import AuditEvent
 from relais.credits import services as credits
 from relais.credits.models import CreditEntry, Unlock
 from relais.directory.models import Metier
-from relais.privacy import audit
-from relais.privacy.models import AuditEvent
 from relais.routing import services as routing
 from relais.routing.models import CallerReport, Delivery, Feedback
 from relais.voicemail.models import Voicemail

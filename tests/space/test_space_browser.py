@@ -5,10 +5,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect, sync_playwright
 
+from relais.core import audit
+from relais.core.models import AuditEvent
 from relais.credits import services as credits
 from relais.credits.models import Unlock
-from relais.privacy import audit
-from relais.privacy.models import AuditEvent
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Feedback
 from tests.routing import factories as f

@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from relais.core import audit, phones
+
 from . import numbers, prompts
 from .models import BlockedCaller, Call, Prompt, TrackingNumber
 
@@ -12,8 +14,8 @@ class E164FormMixin:
 
     def clean_e164(self):
         try:
-            return numbers.to_e164(self.cleaned_data["e164"])
-        except numbers.NumberError as exc:
+            return phones.to_e164(self.cleaned_data["e164"])
+        except phones.NumberError as exc:
             raise forms.ValidationError(_("Ce numéro n'est pas valide.")) from exc
 
 
@@ -72,8 +74,6 @@ class CallAdmin(admin.ModelAdmin):
         if request.method == "GET":
             call = self.get_object(request, object_id)
             if call is not None and call.caller_e164 and self.has_view_permission(request, call):
-                from relais.privacy import audit
-
                 audit.record(actor=audit.Actor.operator(request.user),
                              action=audit.READ_CALLER_NUMBER,
                              voicemail=getattr(call, "voicemail", None),

@@ -1,18 +1,17 @@
-"""Phone numbers: parsing, French display, and the operator's pool of tracking numbers.
+"""The operator's pool of tracking numbers (parsing and display: :mod:`relais.core.phones`).
 
-Numbers are stored E.164 (``+33199000001``) and shown French-formatted
-(``01 99 00 00 01``). A tracking number is *free* (in the pool, no listing), *assigned*
+A tracking number is *free* (in the pool, no listing), *assigned*
 (to exactly one claimed listing) or *released* (given back to the provider; kept for the
 call log's history, never assigned again unless re-added).
 """
 
 from collections.abc import Iterable
 
-import phonenumbers
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from relais.core.phones import NumberError, to_e164
 from relais.pros.models import Listing
 
 from .models import TrackingNumber
@@ -24,49 +23,6 @@ from .models import TrackingNumber
 FICTION_BLOCKS = ("+331990", "+332619", "+333530", "+334657", "+335364", "+336399")
 DEMO_TRACKING_PREFIX = "+3319900"  # + 4 digits: +33 1 99 00 00 00 … +33 1 99 00 99 99
 DEMO_CALLER_PREFIX = "+3363998"  # + 4 digits: +33 6 39 98 00 00 … +33 6 39 98 99 99
-
-# What Twilio puts in ``From`` when the caller withheld their number: the word, or
-# numbers spelling ANONYMOUS, RESTRICTED, BLOCKED, UNKNOWN, UNAVAILABLE on a keypad.
-WITHHELD = frozenset({
-    "anonymous", "restricted", "blocked", "unknown", "unavailable", "private",
-    "+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253",
-})
-
-
-class NumberError(ValueError):
-    """A number that does not parse, or an operation the pool refuses."""
-
-
-def to_e164(value: str, region: str = "FR") -> str:
-    """Parse a number (E.164 or French national format) and return it E.164."""
-    raw = (value or "").strip()
-    if not raw or len(raw) > 32:
-        raise NumberError(f"not a phone number: {value!r}")
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise NumberError(f"not a phone number: {value!r}") from exc
-    if not phonenumbers.is_possible_number(parsed):
-        raise NumberError(f"not a phone number: {value!r}")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def is_withheld(value: str) -> bool:
-    return (value or "").strip().lower() in WITHHELD
-
-
-def format_fr(e164: str) -> str:
-    """``+33612345678`` → ``06 12 34 56 78``; foreign numbers in international format."""
-    if not e164:
-        return ""
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    if parsed.country_code == 33:
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
 
 def is_fiction(e164: str) -> bool:
     return e164.startswith(FICTION_BLOCKS) and len(e164) == 12

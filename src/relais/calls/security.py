@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from . import numbers
+from relais.core import phones
 
 logger = logging.getLogger(__name__)
 
@@ -130,13 +130,13 @@ def sid(params, name: str, pattern: re.Pattern = CALL_SID, required: bool = True
 def caller(params, name: str = "From") -> str:
     """The caller's E.164 number, or "" when withheld. Anything else is a bad request."""
     value = params.get(name, "")
-    if numbers.is_withheld(value):
+    if phones.is_withheld(value):
         return ""
     if not value.startswith("+"):
         raise BadRequest(f"{name} is not an E.164 number")
     try:
-        return numbers.to_e164(value, region=None)
-    except numbers.NumberError as exc:
+        return phones.to_e164(value, region=None)
+    except phones.NumberError as exc:
         raise BadRequest(f"{name} is not a phone number") from exc
 
 
@@ -145,8 +145,8 @@ def called(params, name: str = "To") -> str:
     if not value.startswith("+"):
         raise BadRequest(f"{name} is not an E.164 number")
     try:
-        return numbers.to_e164(value, region=None)
-    except numbers.NumberError as exc:
+        return phones.to_e164(value, region=None)
+    except phones.NumberError as exc:
         raise BadRequest(f"{name} is not a phone number") from exc
 
 

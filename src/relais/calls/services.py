@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from relais.core import phones
+
 from . import numbers, signals
 from .models import BlockedCaller, Call, TrackingNumber
 from .policy import ACCEPT, Decision, decide_incoming, over_rate_limit, rate_key
@@ -113,8 +115,8 @@ def _dialable(number: str) -> str:
     the settings refuse one, this also covers numbers saved before they did.
     """
     try:
-        e164 = numbers.to_e164(number) if number else ""
-    except numbers.NumberError:
+        e164 = phones.to_e164(number) if number else ""
+    except phones.NumberError:
         return ""
     return "" if e164 and numbers.is_tracking_number(e164) else e164
 

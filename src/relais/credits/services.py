@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from relais.privacy import audit
+from relais.core import audit
 from relais.pros.models import Professional
 from relais.routing import access
 from relais.routing.models import Delivery
@@ -37,7 +37,7 @@ from .models import CreditEntry, Unlock
 
 logger = logging.getLogger(__name__)
 
-# Audit actions of this app (relais.privacy.audit holds the read actions).
+# Audit actions of this app (relais.core.audit holds the read actions).
 UNLOCKED = "unlock.created"
 UNLOCK_REFUNDED = "unlock.refunded"
 

@@ -3,8 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from relais.calls import numbers
 from relais.calls.models import TrackingNumber
+from relais.core import phones
 
 DEMO_AUDIO_MAX_BYTES = 10 * 1024 * 1024
 
@@ -32,14 +32,14 @@ class DemoCallForm(forms.Form):
             .select_related("listing__establishment").order_by("e164")[:500]
         )
         self.fields["listing_number"].choices = [("", "—")] + [
-            (n.e164, f"{n.listing.establishment.name} — {numbers.format_fr(n.e164)}")
+            (n.e164, f"{n.listing.establishment.name} — {phones.format_fr(n.e164)}")
             for n in assigned
         ]
 
     def clean_caller(self):
         try:
-            return numbers.to_e164(self.cleaned_data["caller"])
-        except numbers.NumberError as exc:
+            return phones.to_e164(self.cleaned_data["caller"])
+        except phones.NumberError as exc:
             raise forms.ValidationError(_("Ce numéro n'est pas valide.")) from exc
 
     def clean_to_number(self):
@@ -47,8 +47,8 @@ class DemoCallForm(forms.Form):
         if not value:
             return ""
         try:
-            return numbers.to_e164(value)
-        except numbers.NumberError as exc:
+            return phones.to_e164(value)
+        except phones.NumberError as exc:
             raise forms.ValidationError(_("Ce numéro n'est pas valide.")) from exc
 
     def clean_audio(self):

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from relais.calls import numbers, security
+from relais.core import phones
 from relais.core.models import OutboxMessage
 
 from . import local_provider
@@ -24,7 +25,7 @@ from .phone import InProcess, LocalPhone, PhoneError
 
 
 def _demo_caller() -> str:
-    return numbers.format_fr(f"{numbers.DEMO_CALLER_PREFIX}{secrets.randbelow(10_000):04d}")
+    return phones.format_fr(f"{numbers.DEMO_CALLER_PREFIX}{secrets.randbelow(10_000):04d}")
 
 
 def demo_phone(request):

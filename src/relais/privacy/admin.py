@@ -1,4 +1,4 @@
-"""Admin: the audit trail, erasure tombstones, and the operator's audited access to messages.
+"""Admin: erasure tombstones, and the operator's audited access to messages.
 
 Voicemails are registered here (relais.voicemail.admin's VoicemailAdmin, plus what reads
 or erases personal data): the detail page records its reads of the transcript and the
@@ -14,44 +14,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from relais.core import audit
 from relais.core.admin import ReadOnlyMixin
 from relais.routing.views import stream
 from relais.voicemail import admin as voicemail_admin
 from relais.voicemail.models import Voicemail
 
-from . import audit, services
-from .models import AuditEvent, Erasure
-
-
-class ReferenceFilter(admin.SimpleListFilter):
-    """Filter the trail by a message's reference (?voicemail_reference=12345678)."""
-
-    title = _("référence du message")
-    parameter_name = "voicemail_reference"
-
-    def lookups(self, request, model_admin):
-        value = self.value()
-        return [(value, value)] if value else []
-
-    def queryset(self, request, queryset):
-        value = (self.value() or "").strip()
-        return queryset.filter(voicemail_reference=value) if value else queryset
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    """The audit trail, read-only (append-only in the application)."""
-
-    list_display = ["at", "actor_kind", "actor_label", "action_display", "voicemail_reference",
-                    "delivery_id"]
-    list_filter = [ReferenceFilter, "actor_kind", "action", "at"]
-    search_fields = ["=voicemail_reference", "actor_label", "=action"]
-    date_hierarchy = "at"
-
-    @admin.display(description=_("action"), ordering="action")
-    def action_display(self, obj):
-        label = audit.action_label(obj.action)
-        return obj.action if label == obj.action else f"{label} ({obj.action})"
+from . import services
+from .models import Erasure
 
 
 @admin.register(Erasure)
@@ -76,7 +46,7 @@ class VoicemailAdmin(voicemail_admin.VoicemailAdmin):
     def audit_trail(self, obj):
         if obj is None:
             return "—"
-        url = reverse("admin:privacy_auditevent_changelist")
+        url = reverse("admin:core_auditevent_changelist")
         return format_html('<a href="{}?voicemail_reference={}">{}</a>', url, obj.reference,
                            _("Voir les accès à ce message"))
 

@@ -1,49 +1,11 @@
-"""Privacy: the audit trail of reads of personal data (extended by the privacy app)."""
+"""Privacy: portal challenges, erasure tombstones, pending file deletions (the audit trail
+itself is :class:`relais.core.models.AuditEvent`)."""
 
 import uuid
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-from relais.core.models import AppendOnlyModel
-
-
-class AuditEvent(AppendOnlyModel):
-    """One read (or operator action) on personal data: who, what, when, through what.
-
-    Append-only in the application (:class:`~relais.core.models.AppendOnlyModel`).
-    Identifiers of the message and delivery are copied as plain values (no foreign
-    keys), so the trail survives the erasure of what it describes and no cascade ever
-    rewrites it.
-    """
-
-    class ActorKind(models.TextChoices):
-        PROFESSIONAL = "professional", _("professionnel (connecté)")
-        LINK = "link", _("destinataire (lien signé)")
-        OPERATOR = "operator", _("opérateur")
-        CALLER = "caller", _("appelant")
-        SYSTEM = "system", _("système")
-
-    id = models.BigAutoField(primary_key=True)
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
-    actor_user_id = models.BigIntegerField(null=True, blank=True)
-    actor_listing_id = models.BigIntegerField(null=True, blank=True)
-    actor_label = models.CharField(max_length=255, blank=True)  # snapshot: who it was
-    action = models.CharField(max_length=48, db_index=True)
-    voicemail_id = models.UUIDField(null=True, blank=True, db_index=True)
-    voicemail_reference = models.CharField(max_length=12, blank=True)
-    delivery_id = models.UUIDField(null=True, blank=True, db_index=True)
-    detail = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-        verbose_name = _("événement d'audit")
-        verbose_name_plural = _("journal d'audit")
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_kind} {self.action}"
 
 
 class PortalChallenge(models.Model):

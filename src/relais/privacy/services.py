@@ -26,14 +26,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from relais.calls import numbers
 from relais.calls.models import Call
-from relais.core import ratelimit, sms
+from relais.core import audit, phones, ratelimit, sms
+from relais.credits import services as credits
+from relais.pros.models import Listing
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Feedback, RoutingDecision
 from relais.voicemail.models import REFERENCE_LENGTH, Voicemail
 
-from . import audit, provider
+from . import provider
 from .models import Erasure, PendingFileDeletion, PortalChallenge
 
 logger = logging.getLogger(__name__)
@@ -66,8 +67,8 @@ def clean_reference(value: str) -> str:
 
 def clean_number(value: str) -> str:
     try:
-        return numbers.to_e164(value)
-    except numbers.NumberError as exc:
+        return phones.to_e164(value)
+    except phones.NumberError as exc:
         raise PortalError("Ce numéro de téléphone n'est pas valide.", "number") from exc
 
 
@@ -243,8 +244,6 @@ def _who(event) -> str:
     if kind == "professional":
         name = ""
         if event.actor_listing_id:
-            from relais.pros.models import Listing
-
             listing = (Listing.objects.select_related("establishment")
                        .filter(pk=event.actor_listing_id).first())
             name = _listing_name(listing)
@@ -258,15 +257,11 @@ def _who(event) -> str:
 
 def unlocks_of(voicemail: Voicemail):
     """Who unlocked this message's number and when (relais.credits)."""
-    from relais.credits import services as credits
-
     return credits.unlocks_for(voicemail)
 
 
 def refund_unshown_unlocks(voicemail: Voicemail, *, reason: str, actor) -> int:
     """Refund the unlocks of this message whose number was never shown (relais.credits)."""
-    from relais.credits import services as credits
-
     return credits.refund_unshown(voicemail, reason=reason, actor=actor)
 
 

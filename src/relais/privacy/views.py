@@ -12,11 +12,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from relais.core import audit
 from relais.core.network import client_network
 from relais.routing.views import PRIVATE_HEADERS, stream
 from relais.voicemail.models import Voicemail
 
-from . import audit, services
+from . import services
 from .forms import CodeForm, EraseForm, RequestForm
 
 CHALLENGE = "relais.portal.challenge"

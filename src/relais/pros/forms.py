@@ -4,7 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
-from relais.calls.numbers import format_fr
+from relais.core.phones import format_fr
 from relais.directory.models import Metier
 
 from .models import Listing

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from relais.core import audit
 from relais.core.admin import ReadOnlyMixin
-from relais.privacy import audit
 
 from . import notifications, services
 from .models import (

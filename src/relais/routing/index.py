@@ -26,6 +26,8 @@ from functools import lru_cache
 
 from django.db import connection, transaction
 
+from relais.pros.models import Listing
+
 from . import geo
 from .models import RecipientIndex
 
@@ -210,8 +212,6 @@ def _key(item):
 
 def _expected(listing_ids: Iterable[int] | None = None):
     """Rows the index should hold, from the live tables: (listing, métier) → values."""
-    from relais.pros.models import Listing
-
     through = Listing.metiers.through
     qs = through.objects.filter(
         listing__status=Listing.Status.APPROVED,
@@ -250,8 +250,6 @@ def sync_listings(listing_ids: Iterable[int]) -> int:
 
 def sync_establishments(sirets: Iterable[str]) -> int:
     """After establishments changed (position, active) without signals: resync them."""
-    from relais.pros.models import Listing
-
     sirets = list(sirets)
     total = 0
     for start in range(0, len(sirets), 5000):

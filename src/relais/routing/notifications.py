@@ -42,9 +42,9 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from relais.core import audit
 from relais.core.tasks import due_at, task
 from relais.core.text import single_line
-from relais.privacy import audit
 
 from . import access, links, policy
 from .models import Delivery, Digest

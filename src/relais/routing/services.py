@@ -21,9 +21,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from relais.privacy import audit
-from relais.pros.models import Listing
+from relais.core import audit
+from relais.pros.models import Listing, Professional
 from relais.voicemail.models import Voicemail
+from relais.voicemail.understanding.model import validate_example
 
 from . import index, policy
 from .models import CallerReport, Delivery, Feedback, RoutingDecision
@@ -77,8 +78,6 @@ def _candidates_sql(n_ids: int) -> str:
     (bulk updates: see relais.routing.index); the 10-million-row establishment table
     is not read here.
     """
-    from relais.pros.models import Professional
-
     q = connection.ops.quote_name
     user_model = Professional._meta.get_field("user").related_model
     listing, pro = q(Listing._meta.db_table), q(Professional._meta.db_table)
@@ -417,8 +416,6 @@ def feedback_training_rows(since=None) -> tuple[list[dict], list[str]]:
     - ``wrong_metier`` without a suggestion teaches nothing the classifier can use
       (it learns labels, not "not this one"): skipped, and said so.
     """
-    from relais.voicemail.understanding.model import validate_example
-
     rows, skipped, seen = [], [], set()
     for ex in feedback_examples(since, reader="feedback-retraining"):
         predicted = ex.get("predicted_intent") or ""

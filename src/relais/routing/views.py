@@ -4,7 +4,7 @@
 no list, no navigation to other messages. Own message: transcript, recording, caller
 number. Shared request: redacted transcript and bleeped extract only, never the number.
 Recordings are streamed only here (or by :func:`owner_media` to the logged-in owner),
-never from a public URL. Every read is audited (relais.privacy.audit).
+never from a public URL. Every read is audited (relais.core.audit).
 """
 
 import mimetypes
@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from relais.calls.numbers import format_fr
-from relais.privacy import audit
+from relais.core import audit
+from relais.core.phones import format_fr
 from relais.voicemail.models import Voicemail
 
 from . import access, links, notifications, policy

@@ -26,11 +26,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from relais.calls.access import readable_calls
-from relais.calls.numbers import format_fr
+from relais.core import audit
+from relais.core.phones import format_fr
 from relais.credits import services as credits
 from relais.credits import stripe_checkout
 from relais.credits.models import Unlock
-from relais.privacy import audit
 from relais.pros.models import Professional
 from relais.routing.access import readable_deliveries
 from relais.routing.models import Delivery

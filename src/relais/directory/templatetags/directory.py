@@ -1,6 +1,6 @@
 """``{% load directory %}``: SIRET and distances as the directory shows them.
 
-Phone numbers come from the calls app's library: ``{% load calls %}``, ``|phone_fr``.
+Phone numbers come from core's library: ``{% load phones %}``, ``|phone_fr``.
 """
 
 from django import template

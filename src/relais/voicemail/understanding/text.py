@@ -9,6 +9,7 @@ contiguous run (``contiguous=True``, for markers) or in order with small gaps
 
 from __future__ import annotations
 
+import csv
 import re
 import tomllib
 import unicodedata
@@ -17,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from relais.directory.reference import COMMUNES_FILE
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 UNDERSTANDING_DATA = DATA / "understanding"
@@ -175,10 +178,6 @@ _PLACE = re.compile(
 @cache
 def commune_names() -> frozenset[str]:
     """Normalised names of French communes (the directory's reference file)."""
-    import csv
-
-    from relais.directory.reference import COMMUNES_FILE
-
     with COMMUNES_FILE.open(encoding="utf-8", newline="") as f:
         return frozenset(" ".join(words(r["nom"])) for r in csv.DictReader(f))
 

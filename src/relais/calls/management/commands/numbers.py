@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from relais.calls import numbers
 from relais.calls.models import TrackingNumber
+from relais.core import phones
 from relais.pros.models import Listing
 
 
@@ -31,15 +32,15 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         try:
             getattr(self, f"do_{action}")(**options)
-        except numbers.NumberError as exc:
+        except phones.NumberError as exc:
             raise CommandError(str(exc)) from exc
 
     def do_add(self, values: list[str], **_):
         added, existing = numbers.add_numbers(values)
         for n in added:
-            self.stdout.write(f"added    {n.e164}  ({numbers.format_fr(n.e164)})")
+            self.stdout.write(f"added    {n.e164}  ({phones.format_fr(n.e164)})")
         for n in existing:
-            self.stdout.write(f"present  {n.e164}  ({numbers.format_fr(n.e164)})")
+            self.stdout.write(f"present  {n.e164}  ({phones.format_fr(n.e164)})")
         free = numbers.free_numbers().count()
         self.stdout.write(self.style.SUCCESS(
             f"{len(added)} added, {len(existing)} already in the pool; {free} free."
@@ -59,7 +60,7 @@ class Command(BaseCommand):
             else:
                 state, who = "free", ""
             counts[state] += 1
-            line = f"{n.e164:<14} {numbers.format_fr(n.e164):<16} {state:<9} {who}"
+            line = f"{n.e164:<14} {phones.format_fr(n.e164):<16} {state:<9} {who}"
             self.stdout.write(line.rstrip())
         self.stdout.write(
             f"{sum(counts.values())} numbers: {counts['free']} free, "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from relais.calls import numbers
+from relais.core import phones
 from relais.demo.phone import InProcess, LocalPhone, OverHttp, PhoneError, result_json
 
 
@@ -44,10 +44,10 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         outcome = o["outcome"] or "no-answer"
         try:
-            to = numbers.to_e164(o["to"])
-            caller = o["caller"] if numbers.is_withheld(o["caller"]) else numbers.to_e164(
+            to = phones.to_e164(o["to"])
+            caller = o["caller"] if phones.is_withheld(o["caller"]) else phones.to_e164(
                 o["caller"])
-        except numbers.NumberError as exc:
+        except phones.NumberError as exc:
             raise CommandError(str(exc)) from exc
         audio, content_type, name = None, "audio/wav", "message.wav"
         if o["audio"]:
@@ -73,10 +73,10 @@ class Command(BaseCommand):
         if o["json"]:
             self.stdout.write(result_json(result))
             return
-        self.stdout.write(f"Call {result.call_sid}: {numbers.format_fr(caller) or caller} → "
-                          f"{numbers.format_fr(to)}")
+        self.stdout.write(f"Call {result.call_sid}: {phones.format_fr(caller) or caller} → "
+                          f"{phones.format_fr(to)}")
         if result.dialed:
-            self.stdout.write(f"  rang {numbers.format_fr(result.dialed)}: {result.dial_status}")
+            self.stdout.write(f"  rang {phones.format_fr(result.dialed)}: {result.dial_status}")
         self.stdout.write("The caller heard:")
         for line in result.heard:
             self.stdout.write(f"  « {line} »")

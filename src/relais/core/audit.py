@@ -2,7 +2,7 @@
 
 Usage, at the place where personal data is read (a view, an admin page, an export)::
 
-    from relais.privacy import audit
+    from relais.core import audit
 
     audit.record(
         actor=audit.Actor.link(delivery.listing),       # or .professional(user, listing),
@@ -12,7 +12,7 @@ Usage, at the place where personal data is read (a view, an admin page, an expor
         detail={"via": "signed-link"},                  # optional, JSON
     )
 
-``record`` writes one append-only :class:`~relais.privacy.models.AuditEvent` row and
+``record`` writes one append-only :class:`~relais.core.models.AuditEvent` row and
 returns it. It is called inside the request/transaction that reads the data, so a read
 that fails to be audited fails as a whole. Actions are short dotted strings; the ones
 used so far are the constants below (the privacy app may add more).
