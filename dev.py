@@ -96,6 +96,8 @@ def test(args: list[str]) -> None:
         print("note: /usr/bin/chromium is missing; browser tests will fail "
               "(apt-get install chromium, as .ci/run does).", flush=True)
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "dev.py", cwd=ROOT)
+    # The one-way stack (pyproject.toml [tool.importlinter], docs/architecture.md).
+    run(BIN / "lint-imports", cwd=ROOT)
     run(PY, "-m", "pytest", *args, cwd=ROOT)
 
 
