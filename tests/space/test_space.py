@@ -10,6 +10,7 @@ from relais.core.models import AuditEvent
 from relais.credits import services as credits
 from relais.credits.models import CreditEntry, Unlock
 from relais.directory.models import Metier
+from relais.routing import links, reads
 from relais.routing import services as routing
 from relais.routing.models import CallerReport, Delivery, Feedback
 from relais.voicemail.models import Voicemail
@@ -329,3 +330,39 @@ def test_shared_recipients_never_see_the_message_reference(client, world, operat
     assert reference in own_email.body
     login(client, world["a"])
     assert reference in body(client.get(f"/pro/messages/{world['own'].pk}/"))
+
+
+@pytest.mark.parametrize("kind", ["own", "shared"])
+def test_the_space_page_and_the_signed_link_read_a_delivery_through_one_function(
+        client, world, kind, monkeypatch):
+    """The message page and the signed-link page both read through
+    relais.routing.reads.read_delivery: the same audit actions for the same delivery,
+    only the actor and the way in (detail.via) differ."""
+    delivery = world[kind]
+    calls = []
+    real = reads.read_delivery
+
+    def spy(d, actor, via):
+        calls.append((d.pk, actor.kind, via))
+        return real(d, actor, via)
+
+    monkeypatch.setattr(reads, "read_delivery", spy)
+
+    def rows_of(response):
+        assert response.status_code == 200
+        new = AuditEvent.objects.filter(pk__gt=before).order_by("action")
+        return [(e.action, e.delivery_id, e.voicemail_id) for e in new], {
+            (e.actor_kind, e.detail["via"]) for e in new}
+
+    login(client, world["a" if kind == "own" else "b"])
+    before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    space, space_ways = rows_of(client.get(f"/pro/messages/{delivery.pk}/"))
+    before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    link, link_ways = rows_of(client.__class__().get(links.path(delivery)))
+    expected = (["caller_number.read", "transcript.read"] if kind == "own"
+                else ["redacted.read"])
+    assert [action for action, _d, _v in space] == expected
+    assert space == link
+    assert space_ways == {("professional", "space")}
+    assert link_ways == {("link", "link")}
+    assert calls == [(delivery.pk, "professional", "space"), (delivery.pk, "link", "link")]

@@ -10,8 +10,14 @@ deliveries (:mod:`relais.routing.access`):
 A listing's new holder never sees the calls of a previous holder (nor any call while its
 claim is pending); a holder who loses the listing loses its calls, and sees them again
 only if the same listing is approved for them again.
+
+The call log reads through here too: :func:`call_log` (the calls, newest first) and
+:func:`call_log_rows` (one page's rows, the caller's number formatted, each number shown
+audited) — the space's page only renders them.
 """
 
+from relais.core import audit
+from relais.core.phones import format_fr
 from relais.pros.models import Listing
 
 from .models import Call
@@ -23,3 +29,31 @@ def readable_calls(professional):
         return Call.objects.none()
     return Call.objects.filter(professional=professional, listing__professional=professional,
                                listing__status=Listing.Status.APPROVED)
+
+
+def call_log(professional):
+    """The calls ``professional`` may see (:func:`readable_calls`), newest first."""
+    return (readable_calls(professional)
+            .select_related("listing__establishment", "voicemail")
+            .order_by("-started_at"))
+
+
+def call_log_rows(calls, user) -> list[dict]:
+    """The rows of one page of :func:`call_log` read by ``user``: ``call``, ``caller``
+    (French format, None when hidden) and ``voicemail``; one audit row per caller's number
+    shown (``detail={"via": "call_log", "call": …}``)."""
+    rows = [
+        {
+            "call": call,
+            "caller": format_fr(call.caller_e164) if call.caller_e164 else None,
+            "voicemail": getattr(call, "voicemail", None),
+        }
+        for call in calls
+    ]
+    for row in rows:
+        if row["caller"]:
+            call = row["call"]
+            audit.record(actor=audit.Actor.professional(user, call.listing),
+                         action=audit.READ_CALLER_NUMBER, voicemail=row["voicemail"],
+                         detail={"via": "call_log", "call": call.pk})
+    return rows

@@ -14,9 +14,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from relais.core import audit
+from relais.core import audit, http
 from relais.core.admin import ReadOnlyMixin
-from relais.routing.views import stream
 from relais.voicemail import admin as voicemail_admin
 from relais.voicemail.models import Voicemail
 
@@ -78,9 +77,9 @@ class VoicemailAdmin(voicemail_admin.VoicemailAdmin):
         if which not in ("audio", "extract") or not getattr(vm, which):
             raise Http404("no such recording")
         fieldfile = getattr(vm, which)
-        ext = (fieldfile.name.rsplit(".", 1)[-1] if "." in fieldfile.name else "bin")[:5]
-        response = stream(request, fieldfile, f"message-{vm.reference}-{which}.{ext}")
-        if response.status_code in (200, 206):
+        response = http.ranged_file_response(
+            request, fieldfile, f"message-{vm.reference}-{which}.{http.extension(fieldfile.name)}")
+        if http.served(response):
             audit.record(actor=audit.Actor.operator(request.user),
                          action=audit.READ_AUDIO if which == "audio" else audit.READ_EXTRACT,
                          voicemail=vm, detail={"via": "admin",

@@ -12,9 +12,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from relais.core import audit
+from relais.core import audit, http
+from relais.core.http import private as _private
 from relais.core.network import client_network
-from relais.routing.views import PRIVATE_HEADERS, stream
 from relais.voicemail.models import Voicemail
 
 from . import services
@@ -22,12 +22,6 @@ from .forms import CodeForm, EraseForm, RequestForm
 
 CHALLENGE = "relais.portal.challenge"
 PORTAL = "relais.portal"
-
-
-def _private(response):
-    for key, value in PRIVATE_HEADERS.items():
-        response[key] = value
-    return response
 
 
 def portal_voicemail(request) -> Voicemail | None:
@@ -113,9 +107,9 @@ def audio(request, vm):
     """The caller's own recording, streamed and audited (never a public URL)."""
     if vm.status == Voicemail.Status.ERASED or not vm.audio:
         raise Http404("no recording")
-    ext = (vm.audio.name.rsplit(".", 1)[-1] if "." in vm.audio.name else "bin")[:5]
-    response = stream(request, vm.audio, f"message-{vm.reference}.{ext}")
-    if response.status_code in (200, 206):
+    response = http.ranged_file_response(
+        request, vm.audio, f"message-{vm.reference}.{http.extension(vm.audio.name)}")
+    if http.served(response):
         audit.record(actor=audit.Actor.caller(), action=audit.READ_AUDIO, voicemail=vm,
                      detail={"via": "portal", "range": request.headers.get("Range", "")})
     return response

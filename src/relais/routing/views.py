@@ -4,36 +4,23 @@
 no list, no navigation to other messages. Own message: transcript, recording, caller
 number. Shared request: redacted transcript and bleeped extract only, never the number.
 Recordings are streamed only here (or by :func:`owner_media` to the logged-in owner),
-never from a public URL. Every read is audited (relais.core.audit).
+never from a public URL. What a delivery shows, and the audit of each read, is
+:mod:`relais.routing.reads` (the space's message page reads through it too).
 """
 
-import mimetypes
-import re
-
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from relais.core import audit
-from relais.core.phones import format_fr
+from relais.core.http import private as _private
 from relais.voicemail.models import Voicemail
 
-from . import access, links, notifications, policy
+from . import access, links, notifications, policy, reads
 from .models import Delivery
-
-PRIVATE_HEADERS = {
-    "Cache-Control": "private, no-store, max-age=0",
-    "X-Robots-Tag": "noindex, nofollow",
-}
-
-
-def _private(response):
-    for key, value in PRIVATE_HEADERS.items():
-        response[key] = value
-    return response
 
 
 def _refuse(request, status: int, title: str, message: str):
@@ -100,15 +87,10 @@ def delivery_page(request, token: str):
     except Refused as refused:
         return _refuse(request, refused.status, refused.title, refused.message)
     vm = delivery.voicemail
-    actor = _actor(request, delivery)
-    Delivery.objects.filter(pk=delivery.pk, first_opened_at__isnull=True).update(
-        first_opened_at=timezone.now()
-    )
     context = {
         "delivery": delivery,
         "voicemail": vm,
         "listing": delivery.listing,
-        "is_own": delivery.is_own,
         "token": token,
         "metier": vm.metier.label if vm.metier_id else "",
         "urgency": notifications.URGENCY_LABELS.get(vm.urgency, ""),
@@ -117,73 +99,9 @@ def delivery_page(request, token: str):
         # resolve() refused any other logged-in professional: this one owns the delivery.
         "space_url": (reverse("space:message", args=[delivery.pk])
                       if hasattr(request.user, "professional") else ""),
+        **reads.read_delivery(delivery, _actor(request, delivery), via="link"),
     }
-    if delivery.is_own:
-        context.update(transcript=vm.transcript, has_audio=bool(vm.audio),
-                       caller_number=format_fr(vm.caller_e164) if vm.caller_e164 else "",
-                       caller_e164=vm.caller_e164)
-        if vm.transcript:
-            audit.record(actor=actor, action=audit.READ_TRANSCRIPT, delivery=delivery,
-                         voicemail=vm, detail={"via": "link"})
-        if vm.caller_e164:
-            audit.record(actor=actor, action=audit.READ_CALLER_NUMBER, delivery=delivery,
-                         voicemail=vm, detail={"via": "link"})
-    else:
-        context.update(redacted_text=vm.redacted_text, has_audio=bool(vm.extract))
-        if vm.redacted_text:
-            audit.record(actor=actor, action=audit.READ_REDACTED, delivery=delivery,
-                         voicemail=vm, detail={"via": "link"})
     return _private(render(request, "routing/delivery.html", context))
-
-
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def stream(request, fieldfile, filename: str):
-    """Stream a stored recording with private headers, honouring one byte range."""
-    storage_file = fieldfile.storage.open(fieldfile.name, "rb")
-    size = fieldfile.size
-    content_type = mimetypes.guess_type(fieldfile.name)[0] or "application/octet-stream"
-    match = _RANGE.match(request.headers.get("Range", "").strip())
-    if match and (match.group(1) or match.group(2)) and size:
-        first, last = match.group(1), match.group(2)
-        if first:
-            start, end = int(first), min(int(last) if last else size - 1, size - 1)
-        else:  # suffix: the last N bytes
-            start, end = max(0, size - int(last)), size - 1
-        if start >= size or start > end:
-            storage_file.close()
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return _private(response)
-        storage_file.seek(start)
-        response = HttpResponse(storage_file.read(end - start + 1), status=206,
-                                content_type=content_type)
-        storage_file.close()
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    else:
-        response = FileResponse(storage_file, content_type=content_type)
-        response["Content-Length"] = str(size)
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return _private(response)
-
-
-def media_response(request, delivery: Delivery, which: str, actor: audit.Actor):
-    """The recording (own deliveries) or the bleeped extract, audited; 404 otherwise."""
-    vm = delivery.voicemail
-    if which == "audio" and delivery.is_own and vm.audio:
-        fieldfile, action = vm.audio, audit.READ_AUDIO
-    elif which == "extract" and vm.extract:
-        fieldfile, action = vm.extract, audit.READ_EXTRACT
-    else:
-        raise Http404("no such recording for this delivery")
-    ext = (fieldfile.name.rsplit(".", 1)[-1] if "." in fieldfile.name else "bin")[:5]
-    response = stream(request, fieldfile, delivery.media_filename(which, ext))
-    if response.status_code in (200, 206):  # something was read
-        audit.record(actor=actor, action=action, delivery=delivery, voicemail=vm,
-                     detail={"range": request.headers.get("Range", "")})
-    return response
 
 
 @require_GET
@@ -192,7 +110,7 @@ def delivery_media(request, token: str, which: str):
         delivery = resolve(request, token)
     except Refused as refused:
         return _refuse(request, refused.status, refused.title, refused.message)
-    return media_response(request, delivery, which, _actor(request, delivery))
+    return reads.media_response(request, delivery, which, _actor(request, delivery))
 
 
 @require_GET
@@ -205,5 +123,5 @@ def owner_media(request, delivery_id, which: str):
     delivery = get_object_or_404(
         access.readable_deliveries(professional).select_related("listing__establishment"),
         pk=delivery_id)
-    return media_response(request, delivery, which,
-                          audit.Actor.professional(request.user, delivery.listing))
+    return reads.media_response(request, delivery, which,
+                                audit.Actor.professional(request.user, delivery.listing))

@@ -8,12 +8,14 @@ Plain functions the views (:mod:`relais.space.views`) call:
 - :func:`delivery_of` — one delivery the professional may read (``Http404`` otherwise: a
   professional can never open someone else's message, nor one made for a previous
   holder of its listing);
-- :func:`read_message` — the content of one message page, writing one audit row per
-  personal datum shown (transcript, redacted text, caller number);
+- :func:`read_message` — the content of one message page
+  (:func:`relais.routing.reads.read_delivery`, plus a shared request's unlock), writing
+  one audit row per personal datum shown (transcript, redacted text, caller number);
 - :func:`mark_handled` — new ↔ handled;
-- :func:`ledger_page_data` — the credits page: balance, ledger, the pack on offer;
-- :func:`call_log` — the calls received on the professional's listings, one audit row per
-  caller's number shown.
+- :func:`ledger_page_data` — the credits page: balance, ledger, the pack on offer.
+
+The call log's rows (and the audit of the callers' numbers they show) are
+:mod:`relais.calls.access`'s; what a delivery shows, :mod:`relais.routing.reads`'s.
 
 The called professional sees its own message in full (recording, transcript, caller's
 number); a shared request shows only the redacted text and the bleeped extract, and the
@@ -25,13 +27,13 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.utils import timezone
 
-from relais.calls.access import readable_calls
 from relais.core import audit
 from relais.core.phones import format_fr
 from relais.credits import services as credits
 from relais.credits import stripe_checkout
 from relais.credits.models import Unlock
 from relais.pros.models import Professional
+from relais.routing import reads
 from relais.routing.access import readable_deliveries
 from relais.routing.models import Delivery
 
@@ -80,34 +82,18 @@ def mark_handled(delivery: Delivery, handled: bool) -> None:
     delivery.handled_at = timezone.now() if handled else None
 
 
-def _opened(delivery: Delivery) -> None:
-    Delivery.objects.filter(pk=delivery.pk, first_opened_at__isnull=True).update(
-        first_opened_at=timezone.now())
-
-
 def read_message(delivery: Delivery, user) -> dict:
-    """The personal data one message page shows, each read audited (via the space)."""
-    vm = delivery.voicemail
+    """The personal data one message page shows, each read audited (via the space).
+
+    What the delivery shows is :func:`relais.routing.reads.read_delivery` (the signed-link
+    page reads through it too); a shared request adds its unlock, and the caller's number
+    once unlocked (:func:`relais.credits.services.reveal`, audited via ``unlock``).
+    """
     actor = audit.Actor.professional(user, delivery.listing)
-    detail = {"via": "space"}
-    _opened(delivery)
-    data = {"is_own": delivery.is_own, "caller_number": "", "caller_e164": "",
-            "has_audio": False, "audio_which": "", "unlock": None, "unlock_error": ""}
+    data = {**reads.read_delivery(delivery, actor, via="space"),
+            "unlock": None, "unlock_error": ""}
     if delivery.is_own:
-        data.update(transcript=vm.transcript, has_audio=bool(vm.audio), audio_which="audio")
-        if vm.transcript:
-            audit.record(actor=actor, action=audit.READ_TRANSCRIPT, delivery=delivery,
-                         voicemail=vm, detail=detail)
-        if vm.caller_e164:
-            data.update(caller_number=format_fr(vm.caller_e164), caller_e164=vm.caller_e164)
-            audit.record(actor=actor, action=audit.READ_CALLER_NUMBER, delivery=delivery,
-                         voicemail=vm, detail=detail)
         return data
-    data.update(redacted_text=vm.redacted_text, has_audio=bool(vm.extract),
-                audio_which="extract")
-    if vm.redacted_text:
-        audit.record(actor=actor, action=audit.READ_REDACTED, delivery=delivery, voicemail=vm,
-                     detail=detail)
     status = credits.unlock_status(delivery)
     data["unlock"] = status
     if status.unlock is not None:
@@ -134,31 +120,3 @@ def ledger_page_data(professional) -> dict:
             "entries": (credits.history(professional).select_related("unlock")
                         if professional else []),
             "cost": credits.cost(), "cap": credits.cap(), "purchase": purchase_offer()}
-
-
-
-
-def calls_of(professional):
-    """The calls the professional may see (relais.calls.access), newest first."""
-    return (readable_calls(professional)
-            .select_related("listing__establishment", "voicemail")
-            .order_by("-started_at"))
-
-
-def call_log(calls, user) -> list[dict]:
-    """The rows of one page of the call log; one audit row per caller's number shown."""
-    rows = [
-        {
-            "call": call,
-            "caller": format_fr(call.caller_e164) if call.caller_e164 else None,
-            "voicemail": getattr(call, "voicemail", None),
-        }
-        for call in calls
-    ]
-    for row in rows:
-        if row["caller"]:
-            call = row["call"]
-            audit.record(actor=audit.Actor.professional(user, call.listing),
-                         action=audit.READ_CALLER_NUMBER, voicemail=row["voicemail"],
-                         detail={"via": "call_log", "call": call.pk})
-    return rows

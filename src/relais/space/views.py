@@ -1,7 +1,7 @@
 """The professional's space: inbox, message page and its actions, credits, call log.
 
-Thin views over :mod:`relais.space.services`; the accounts and listings pages are in
-:mod:`relais.pros.views`.
+Thin views over :mod:`relais.space.services` (and :mod:`relais.calls.access` for the
+call log's rows); the accounts and listings pages are in :mod:`relais.pros.views`.
 """
 
 from django.contrib import messages
@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from relais.calls import access as calls
 from relais.credits import services as credits
 from relais.routing.models import Delivery
 from relais.routing.notifications import URGENCY_LABELS
@@ -140,8 +141,8 @@ def credits_page(request):
 def call_log(request):
     """The calls received on the professional's own listings, newest first."""
     professional = getattr(request.user, "professional", None)
-    page = Paginator(space.calls_of(professional), 50).get_page(request.GET.get("page"))
+    page = Paginator(calls.call_log(professional), 50).get_page(request.GET.get("page"))
     # The professional reads callers' numbers here: one audit row per number shown.
-    rows = space.call_log(page, request.user)
+    rows = calls.call_log_rows(page, request.user)
     return render(request, "space/call_log.html", {"page": page, "rows": rows,
                                                    "has_account": professional is not None})
