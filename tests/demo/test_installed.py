@@ -17,7 +17,9 @@ def _run(tmp_path, demo: str, *args):
     keep = {"PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV"}
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(RELAIS_DEMO=demo, DEBUG="false", RELAIS_DATA_DIR=str(tmp_path),
-               SECRET_KEY="relais-test-suite-only", SECURE_SSL_REDIRECT="false")
+               SECRET_KEY="relais-test-suite-only", SECURE_SSL_REDIRECT="false",
+               # Outside demo mode the provider's real credentials are required (E001).
+               TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_AUTH_TOKEN="a-real-provider-token")
     return subprocess.run([sys.executable, "-m", "relais.cli", *args], env=env,
                           capture_output=True, text=True, timeout=120)
 
