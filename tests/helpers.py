@@ -24,7 +24,8 @@ def relais_env(**extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
         DATABASE_URL=database_url(),
-        PYTHONPATH=str(ROOT),
+        # This checkout's code first, whichever checkout the installed package points at.
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     )
     env.update(extra)
     return env
