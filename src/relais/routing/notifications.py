@@ -7,13 +7,14 @@ Every email is sent by a task on the ``notifications`` queue:
   *digest* deliveries wait for :func:`send_due_digests` (a periodic job) which groups
   them into one :class:`~relais.routing.models.Digest` per professional and address;
   *off* deliveries were created ``unnotified`` and are never emailed.
-- A send **claims** the delivery (a conditional UPDATE taking a lease and counting the
-  attempt: a second worker or a duplicate task finds nothing to claim), re-checks it is
-  still pending and still readable by the professional it was made for (if the listing
-  left them, the email is called off: the delivery becomes ``unnotified`` with its
-  reason; digests leave such deliveries out the same way), sends through Django's email
-  backend (``EMAIL_URL``) with a ``Message-ID`` derived from the delivery id, then marks
-  it ``sent`` — a delivery marked sent is never claimed again.
+- Deliveries and digests are durable jobs (:mod:`relais.core.jobs`). A send **claims**
+  the delivery (a conditional UPDATE taking a lease and counting the attempt: a second
+  worker or a duplicate task finds nothing to claim), re-checks it is still pending and
+  still readable by the professional it was made for (if the listing left them, the email
+  is called off: the delivery becomes ``unnotified`` with its reason; digests leave such
+  deliveries out the same way), sends through Django's email backend (``EMAIL_URL``) with
+  a ``Message-ID`` derived from the delivery id, then marks it ``sent`` — a delivery
+  marked sent is never claimed again.
 - A failure (SMTP down, 4xx) releases the lease, stores the error and re-enqueues the
   task after an exponential backoff (``RELAIS_RETRY_BASE_SECONDS`` …
   ``RELAIS_RETRY_MAX_SECONDS``), up to ``RELAIS_NOTIFY_MAX_ATTEMPTS`` attempts (two days
@@ -32,18 +33,18 @@ import logging
 import smtplib
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from relais.core import audit
-from relais.core.tasks import due_at, task
+from relais.core import audit, jobs
+from relais.core.tasks import task
 from relais.core.text import single_line
 
 from . import access, links, policy
@@ -62,11 +63,6 @@ def max_attempts() -> int:
     return settings.RELAIS_NOTIFY_MAX_ATTEMPTS
 
 
-def backoff(attempts: int) -> float:
-    return min(settings.RELAIS_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1),
-               settings.RELAIS_RETRY_MAX_SECONDS)
-
-
 def _domain() -> str:
     return urlsplit(settings.RELAIS_PUBLIC_URL).hostname or "relais.local"
 
@@ -80,16 +76,8 @@ def message_id(kind: str, pk) -> str:
 
 
 def _enqueue(task_fn, model, pk, delay: float = 0.0) -> None:
-    now = timezone.now()
-    model.objects.filter(pk=pk).update(enqueued_at=now)
-    run_after = due_at(now, delay)
-
-    def send():
-        t = task_fn.using(queue_name="notifications", run_after=run_after) if run_after \
-            else task_fn.using(queue_name="notifications")
-        t.enqueue(str(pk))
-
-    transaction.on_commit(send)
+    jobs.enqueue(model.objects.filter(pk=pk), task_fn, str(pk), queue="notifications",
+                 delay=delay)
 
 
 def dispatch(deliveries) -> int:
@@ -133,9 +121,8 @@ def _call_off(pk) -> None:
     never sent (to nobody: not to the listing's new address either). It becomes
     ``unnotified``, not ``cancelled``: it stays theirs, readable again only if the same
     listing is approved for them again (relais.routing.access), and leaves any digest."""
-    n = Delivery.objects.filter(pk=pk, status=Delivery.Status.PENDING).update(
-        status=Delivery.Status.UNNOTIFIED, status_reason=NOT_HELD, lease_until=None,
-        next_attempt_at=None, digest=None)
+    n = jobs.finish(Delivery.objects.filter(pk=pk, status=Delivery.Status.PENDING),
+                    status=Delivery.Status.UNNOTIFIED, status_reason=NOT_HELD, digest=None)
     if n:
         logger.info("delivery %s: notification called off, the listing left its "
                     "professional", pk)
@@ -152,16 +139,10 @@ def _still_theirs(delivery: Delivery) -> bool:
 
 def _claim(model, pk, extra: Q | None = None):
     """Take the row for this worker under a lease; None if not due, taken or done."""
-    now = timezone.now()
-    due = (Q(pk=pk, status="pending")
-           & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-           & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
+    pending = model.objects.filter(pk=pk, status="pending")
     if extra is not None:
-        due &= extra
-    taken = model.objects.filter(due).update(
-        lease_until=now + timedelta(seconds=lease_seconds()), attempts=F("attempts") + 1
-    )
-    if not taken:
+        pending = pending.filter(extra)
+    if not jobs.claim(pending, lease_seconds()):
         return None
     return model.objects.get(pk=pk)
 
@@ -216,9 +197,8 @@ def _mark(fn, what: str) -> None:
 def _failed(model, obj, exc: Exception, task_fn) -> str:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if permanent(exc) or obj.attempts >= max_attempts():
-        model.objects.filter(pk=obj.pk, status="pending").update(
-            status="failed", last_error=error, lease_until=None, next_attempt_at=None
-        )
+        jobs.finish(model.objects.filter(pk=obj.pk, status="pending"),
+                    status="failed", last_error=error)
         if model is Digest:
             # Its deliveries become failed too: the admin resends them one by one.
             Delivery.objects.filter(digest=obj, status=Delivery.Status.PENDING).update(
@@ -226,12 +206,11 @@ def _failed(model, obj, exc: Exception, task_fn) -> str:
             )
         logger.error("%s %s: notification failed for good: %s", model.__name__, obj.pk, error)
         return "failed"
-    delay = backoff(obj.attempts)
+    delay = jobs.backoff(obj.attempts, settings.RELAIS_RETRY_BASE_SECONDS,
+                         settings.RELAIS_RETRY_MAX_SECONDS)
     with transaction.atomic():
-        model.objects.filter(pk=obj.pk, status="pending").update(
-            last_error=error, lease_until=None,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        )
+        jobs.release(model.objects.filter(pk=obj.pk, status="pending"), delay,
+                     last_error=error)
         _enqueue(task_fn, model, obj.pk, delay)
     logger.warning("%s %s: attempt %d failed (%s), retry in %.0fs", model.__name__, obj.pk,
                    obj.attempts, error, delay)
@@ -264,9 +243,9 @@ def send_delivery(delivery_id) -> str:
 
     def mark():
         with transaction.atomic():
-            n = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
-                status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None,
-                last_error="", next_attempt_at=None,
+            n = jobs.finish(
+                Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING),
+                status=Delivery.Status.SENT, sent_at=timezone.now(), last_error="",
             )
             if n:
                 _audit_sent(delivery, "instant")
@@ -403,9 +382,8 @@ def send_digest(digest_id) -> str:
         .order_by("created_at")
     ) if _still_theirs(d)]
     if not deliveries:
-        Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING).update(
-            status=Digest.Status.CANCELLED, lease_until=None
-        )
+        jobs.finish(Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING),
+                    status=Digest.Status.CANCELLED)
         return "cancelled"
     if not digest.message_id:
         digest.message_id = message_id("digest", digest.pk)
@@ -418,9 +396,8 @@ def send_digest(digest_id) -> str:
     def mark():
         with transaction.atomic():
             now = timezone.now()
-            n = Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING).update(
-                status=Digest.Status.SENT, sent_at=now, lease_until=None, last_error="",
-            )
+            n = jobs.finish(Digest.objects.filter(pk=digest.pk, status=Digest.Status.PENDING),
+                            status=Digest.Status.SENT, sent_at=now, last_error="")
             if n:
                 for d in deliveries:
                     if Delivery.objects.filter(pk=d.pk, status=Delivery.Status.PENDING).update(
@@ -458,20 +435,17 @@ def recover(now: datetime | None = None) -> int:
     of enqueueing.
     """
     now = now or timezone.now()
-    stale = now - timedelta(seconds=max(60, lease_seconds()))
-    due = (Q(status="pending")
-           & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-           # a worker died holding it, or its task was never run
-           & (Q(lease_until__lt=now)
-              | Q(lease_until__isnull=True, enqueued_at__isnull=True)
-              | Q(lease_until__isnull=True, enqueued_at__lt=stale)))
+    stale = max(60, lease_seconds())
+    # due, and a worker died holding it or its task was never run
+    deliveries = jobs.stalled(Delivery.objects.filter(
+        status=Delivery.Status.PENDING, channel=Delivery.Channel.INSTANT), stale, now)
     n = 0
-    for pk in Delivery.objects.filter(due, channel=Delivery.Channel.INSTANT).values_list(
-            "pk", flat=True)[:1000]:
+    for pk in deliveries.values_list("pk", flat=True)[:1000]:
         with transaction.atomic():
             _enqueue(send_delivery_task, Delivery, pk)
         n += 1
-    for pk in Digest.objects.filter(due).values_list("pk", flat=True)[:1000]:
+    for pk in jobs.stalled(Digest.objects.filter(status=Digest.Status.PENDING), stale,
+                           now).values_list("pk", flat=True)[:1000]:
         with transaction.atomic():
             _enqueue(send_digest_task, Digest, pk)
         n += 1

@@ -1,0 +1,118 @@
+"""Durable jobs: rows that a task works on exactly once, through outages and crashes.
+
+A durable job is a database row with these fields (any model of any app):
+
+- ``attempts`` — how many times a worker took the row;
+- ``lease_until`` — while in the future, a worker holds the row; ``None`` when nobody does;
+- ``next_attempt_at`` — a retry is not due before it (``None``: due now);
+- ``enqueued_at`` — when its task was last handed to the queue.
+
+Tasks only carry the row's id: the state lives in the row, so a lost or duplicated task
+is harmless. Whoever :func:`claim` lets through works on the row, the others return;
+a failure :func:`release` s the row for a later attempt (:func:`backoff`), success
+:func:`finish` es it. A worker that dies leaves a lease that runs out (:func:`expired`),
+a task lost between commit and queue leaves a due row nobody enqueued lately
+(:func:`lost`); the owner's periodic recovery enqueues both again (:func:`stalled`).
+
+Which rows are still to do (a status, a channel…) is the owner's business: every
+function takes a queryset already narrowed to them.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from .tasks import due_at
+
+__all__ = ["backoff", "claim", "due", "enqueue", "expired", "finish", "lost", "release",
+           "stalled", "unleased"]
+
+
+def due(now: datetime) -> Q:
+    """No retry is scheduled later than ``now``."""
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+
+
+def unleased(now: datetime) -> Q:
+    """Nobody holds the row: no lease, or a lease that ran out before ``now``."""
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
+def claim(queryset: QuerySet, lease_seconds: float, *, now: datetime | None = None,
+          **changes) -> bool:
+    """Take the row for this worker: a conditional UPDATE of the rows of ``queryset``
+    that are due and unleased, setting a lease of ``lease_seconds`` and counting the
+    attempt (plus ``changes``, e.g. a status). True if taken; a second worker or a
+    duplicate task finds nothing to take."""
+    now = now or timezone.now()
+    return bool(queryset.filter(due(now), unleased(now)).update(
+        lease_until=now + timedelta(seconds=lease_seconds), attempts=F("attempts") + 1,
+        **changes,
+    ))
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Seconds before retrying after the ``attempt``-th failure (1, 2, …): ``base`` ×
+    2^(attempt-1), at most ``cap``."""
+    return min(base * 2 ** max(0, attempt - 1), cap)
+
+
+def release(queryset: QuerySet, retry_in: float | None = None, *,
+            now: datetime | None = None, **changes) -> int:
+    """Give the row back for another attempt: no lease; due at once, or ``retry_in``
+    seconds from now (plus ``changes``, e.g. the error)."""
+    next_attempt_at = None
+    if retry_in is not None:
+        next_attempt_at = (now or timezone.now()) + timedelta(seconds=retry_in)
+    return queryset.update(lease_until=None, next_attempt_at=next_attempt_at, **changes)
+
+
+def finish(queryset: QuerySet, **changes) -> int:
+    """Done with the row (``changes`` gives its final status): no lease, no attempt
+    scheduled."""
+    return queryset.update(lease_until=None, next_attempt_at=None, **changes)
+
+
+def expired(queryset: QuerySet, now: datetime | None = None) -> QuerySet:
+    """Rows whose worker died (or overran): the lease ran out."""
+    return queryset.filter(lease_until__lt=now or timezone.now())
+
+
+def _lost(now: datetime, stale_seconds: float) -> Q:
+    return Q(lease_until__isnull=True) & (
+        Q(enqueued_at__isnull=True)
+        | Q(enqueued_at__lt=now - timedelta(seconds=stale_seconds))
+    )
+
+
+def lost(queryset: QuerySet, stale_seconds: float, now: datetime | None = None) -> QuerySet:
+    """Due rows nobody holds whose task never ran: never enqueued, or enqueued more than
+    ``stale_seconds`` ago (lost between commit and queue, or a purged queue)."""
+    now = now or timezone.now()
+    return queryset.filter(due(now), _lost(now, stale_seconds))
+
+
+def stalled(queryset: QuerySet, stale_seconds: float, now: datetime | None = None) -> QuerySet:
+    """Due rows to enqueue again: :func:`expired` or :func:`lost`."""
+    now = now or timezone.now()
+    return queryset.filter(due(now), Q(lease_until__lt=now) | _lost(now, stale_seconds))
+
+
+def enqueue(queryset: QuerySet, task, *args, queue: str, delay: float = 0.0) -> None:
+    """Record ``enqueued_at`` on the row and, once the transaction commits, enqueue
+    ``task(*args)`` on ``queue`` — after ``delay`` seconds if given, rounded up to the
+    whole second (see :func:`relais.core.tasks.due_at`)."""
+    now = timezone.now()
+    queryset.update(enqueued_at=now)
+    run_after = due_at(now, delay)
+
+    def send():
+        t = task.using(queue_name=queue, run_after=run_after) if run_after else (
+            task.using(queue_name=queue)
+        )
+        t.enqueue(*args)
+
+    transaction.on_commit(send)
+
