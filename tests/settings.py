@@ -42,12 +42,10 @@ RELAIS_LOGIN_MAX_FAILURES_PER_ACCOUNT = 10**6
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
 
-# Tests of the pipeline mechanics run their own step functions (tests/voicemail/steps.py),
-# also in worker subprocesses: a JSON list of [name, dotted path, queue].
-if os.environ.get("RELAIS_TEST_PIPELINE_STEPS"):
-    import json
-
-    RELAIS_PIPELINE_STEPS = json.loads(os.environ["RELAIS_TEST_PIPELINE_STEPS"])
+# Tests of the pipeline run their own list of steps (e.g. tests/voicemail/steps.py), also
+# in worker subprocesses: RELAIS_TEST_PIPELINE names it (tests.voicemail.steps.SLOW_THEN_OK).
+if os.environ.get("RELAIS_TEST_PIPELINE"):
+    RELAIS_PIPELINE = os.environ["RELAIS_TEST_PIPELINE"]
 
 # A Redis cache shared with other runs: keys of this session only.
 if "redis" in CACHES["default"]["BACKEND"].lower():  # noqa: F405

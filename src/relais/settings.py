@@ -336,6 +336,9 @@ RELAIS_STEP_MAX_ATTEMPTS = env.int("RELAIS_STEP_MAX_ATTEMPTS", default=5)
 RELAIS_RETRY_BASE_SECONDS = env.float("RELAIS_RETRY_BASE_SECONDS", default=30.0)
 RELAIS_RETRY_MAX_SECONDS = env.float("RELAIS_RETRY_MAX_SECONDS", default=3600.0)
 RELAIS_STEP_LEASE_SECONDS = env.int("RELAIS_STEP_LEASE_SECONDS", default=900)
+# What the workers run, listed in relais/flow.py (dotted paths, resolved once).
+RELAIS_PIPELINE = "relais.flow.PIPELINE"
+RELAIS_PERIODIC_JOBS = "relais.flow.PERIODIC"
 
 # --- Routing and delivery ---------------------------------------------------------------
 RELAIS_ROUTING_RADIUS_KM = env.float("RELAIS_ROUTING_RADIUS_KM", default=50.0)

@@ -11,8 +11,11 @@ from relais.calls.models import TrackingNumber
 from relais.demo.phone import InProcess, LocalPhone
 from relais.directory.models import Establishment
 from relais.pros.models import Listing, Professional
+from relais.voicemail import recordings
+from relais.voicemail.pipeline import Step
 
-FETCH_ONLY = [("fetch", "relais.voicemail.recordings.fetch_step", "audio")]
+# Also for worker subprocesses: RELAIS_TEST_PIPELINE=tests.calls.conftest.FETCH_ONLY.
+FETCH_ONLY = [Step(recordings.fetch_step, "audio", name="fetch")]
 CALLER = "+33639980001"
 FORWARD = "+33639989999"
 TRACKING = "+33199000001"
@@ -21,7 +24,7 @@ TRACKING = "+33199000001"
 @pytest.fixture(autouse=True)
 def _calls_settings(settings):
     # The later pipeline steps live on other branches: these tests run the fetch step.
-    settings.RELAIS_PIPELINE_STEPS = FETCH_ONLY
+    settings.RELAIS_PIPELINE = FETCH_ONLY
     cache.clear()  # rate-limit counters
     yield
     cache.clear()

@@ -18,6 +18,7 @@ from django.core.management import call_command
 
 from relais.voicemail import pipeline, recordings
 from relais.voicemail.models import PipelineStep, Voicemail
+from relais.voicemail.pipeline import Step
 from tests.services import assert_private_on_s3
 
 SID = "RE" + "a" * 32
@@ -180,9 +181,7 @@ def test_downloads_succeed_after_retries_or_are_rejected(provider, wav, tmp_path
 @pytest.mark.django_db(transaction=True)
 def test_provider_errors_and_wrong_credentials_fail_visibly_then_recover(provider, settings,
                                                                          wav):
-    settings.RELAIS_PIPELINE_STEPS = [
-        ("fetch", "relais.voicemail.recordings.fetch_step", "audio", 3)
-    ]
+    settings.RELAIS_PIPELINE = [Step(recordings.fetch_step, "audio", max_attempts=3, name="fetch")]
     settings.TWILIO_AUTH_TOKEN = "a-wrong-token"
     provider.plans = {"down": [500, 503, 500, 500]}
     down, auth = new_voicemail(provider.base + "down", 1), new_voicemail(provider.base + "auth", 2)

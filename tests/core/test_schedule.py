@@ -17,8 +17,8 @@ def boom():
 
 
 JOBS = (
-    schedule.Job("record", timedelta(minutes=10), "tests.core.test_schedule.record"),
-    schedule.Job("boom", timedelta(minutes=10), "tests.core.test_schedule.boom"),
+    schedule.Job("record", timedelta(minutes=10), record),
+    schedule.Job("boom", timedelta(minutes=10), boom),
 )
 
 

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from relais.calls.models import TrackingNumber
 from relais.voicemail.models import PipelineStep, Voicemail
-from tests.calls.conftest import CALLER, FETCH_ONLY, TRACKING, make_listing
+from tests.calls.conftest import CALLER, TRACKING, make_listing
 from tests.helpers import relais, relais_env
 
 
@@ -20,7 +20,7 @@ def test_simulate_call_cli_in_process_then_the_worker_downloads(live_server, set
     audio = tmp_path / "message.wav"
     audio.write_bytes(wav)
     env = relais_env(RELAIS_PUBLIC_URL=live_server.url,
-                     RELAIS_TEST_PIPELINE_STEPS=json.dumps(FETCH_ONLY))
+                     RELAIS_TEST_PIPELINE="tests.calls.conftest.FETCH_ONLY")
     done = relais("simulate_call", "--to", "01 99 00 00 01", "--from", CALLER, "--audio",
                   str(audio), "--no-answer", "--consent", "share", "--json", env=env)
     assert done.returncode == 0, done.stderr

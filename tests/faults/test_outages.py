@@ -4,15 +4,16 @@ fan-out. Time is compressed through the retry settings; retries are the worker's
 delayed tasks (RQ's scheduler on the production configuration), nothing is drained by
 hand. Every message is delivered exactly once."""
 
-import json
 import time
 
 import pytest
 from django.core.files.storage import FileSystemStorage
 
+from relais.routing import steps as routing_steps
 from relais.routing.models import Delivery
-from relais.voicemail import pipeline
+from relais.voicemail import pipeline, recordings
 from relais.voicemail.models import PipelineStep, Voicemail
+from relais.voicemail.pipeline import Step
 from tests.calls.conftest import tone_wav
 from tests.calls.test_recordings import Provider
 from tests.helpers import relais_env, start_relais
@@ -20,10 +21,11 @@ from tests.routing import factories as f
 from tests.routing.conftest import smtp  # noqa: F401 - a fixture
 from tests.routing.factories import NANTES, offset
 
+# Also for the worker: RELAIS_TEST_PIPELINE=tests.faults.test_outages.STEPS.
 STEPS = [
-    ["fetch", "relais.voicemail.recordings.fetch_step", "audio", 1000],
-    ["route", "relais.routing.steps.route", "default"],
-    ["notify", "relais.routing.steps.notify", "notifications"],
+    Step(recordings.fetch_step, "audio", max_attempts=1000, name="fetch"),
+    Step(routing_steps.route, "default"),
+    Step(routing_steps.notify, "notifications"),
 ]
 
 
@@ -52,12 +54,12 @@ def test_a_recording_url_down_for_a_while_then_smtp_down_deliver_each_email_once
     vm.save()
     smtp.stop()  # the mail server is down too, for later
     env = relais_env(
-        RELAIS_TEST_PIPELINE_STEPS=json.dumps(STEPS),
+        RELAIS_TEST_PIPELINE="tests.faults.test_outages.STEPS",
         RELAIS_RETRY_BASE_SECONDS="0.2", RELAIS_RETRY_MAX_SECONDS="1",
         RELAIS_PUBLIC_URL=provider.origin,  # demo mode: the local provider's exact origin
         EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}", EMAIL_TIMEOUT="2",
     )
-    settings.RELAIS_PIPELINE_STEPS = [tuple(s) for s in STEPS]
+    settings.RELAIS_PIPELINE = STEPS
     pipeline.start(vm)
     worker = start_relais("worker", "--no-startup-delay", "--interval", "0.1", env=env)
     try:

@@ -191,9 +191,9 @@ def test_the_pipeline_never_writes_back_into_an_erased_message(settings):
     from tests.routing import factories as f
     from tests.routing.conftest import drain
 
-    settings.RELAIS_PIPELINE_STEPS = [
-        ("normalise", "relais.voicemail.steps.normalise", "audio"),
-        ("transcribe", "relais.voicemail.steps.transcribe", "transcription"),
+    settings.RELAIS_PIPELINE = [
+        pipeline.Step(steps.normalise, "audio"),
+        pipeline.Step(steps.transcribe, "transcription"),
     ]
     vm = f.voicemail(None)
     running = Voicemail.objects.get(pk=vm.pk)  # loaded by a step before the erasure

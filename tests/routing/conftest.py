@@ -8,10 +8,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core.management import call_command
 
-ROUTING_STEPS = [
-    ("route", "relais.routing.steps.route", "default"),
-    ("notify", "relais.routing.steps.notify", "notifications"),
-]
+from relais.routing import steps
+from relais.voicemail.pipeline import Step
+
+# Also for worker subprocesses: RELAIS_TEST_PIPELINE=tests.routing.conftest.ROUTING_STEPS.
+ROUTING_STEPS = [Step(steps.route, "default"), Step(steps.notify, "notifications")]
 
 
 def drain():
@@ -105,6 +106,6 @@ def smtp(settings):
 
 @pytest.fixture
 def routing_steps(settings):
-    settings.RELAIS_PIPELINE_STEPS = ROUTING_STEPS
+    settings.RELAIS_PIPELINE = ROUTING_STEPS
     settings.RELAIS_PUBLIC_URL = "http://testserver"
     return settings

@@ -4,7 +4,7 @@ import os
 import time
 from pathlib import Path
 
-from relais.voicemail.pipeline import Stop
+from relais.voicemail.pipeline import Step, Stop
 
 CALLS: list[tuple[str, str]] = []
 
@@ -39,3 +39,7 @@ def slow_once(voicemail):
     if not marker.exists():
         marker.write_text("started")
         time.sleep(120)
+
+
+# For a worker subprocess (RELAIS_TEST_PIPELINE=tests.voicemail.steps.SLOW_THEN_OK).
+SLOW_THEN_OK = [Step(slow_once, "transcription", name="slow"), Step(ok, "default", name="after")]

@@ -3,13 +3,15 @@ from django.core.management import call_command
 
 from relais.voicemail import pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
+from relais.voicemail.pipeline import Step
+from tests.voicemail import steps
 
 
 @pytest.mark.django_db(transaction=True)
 def test_operator_retries_a_failed_voicemail_from_the_admin(admin_client, settings):
     settings.RELAIS_RETRY_BASE_SECONDS = 0
     settings.RELAIS_STEP_MAX_ATTEMPTS = 1
-    settings.RELAIS_PIPELINE_STEPS = [("normalise", "tests.voicemail.steps.broken", "audio")]
+    settings.RELAIS_PIPELINE = [Step(steps.broken, "audio", name="normalise")]
     vm = Voicemail.objects.create(caller_e164="+33612345678")
     pipeline.start(vm)
     call_command("worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
@@ -20,7 +22,7 @@ def test_operator_retries_a_failed_voicemail_from_the_admin(admin_client, settin
     assert page.status_code == 200
     assert "ValueError: cannot decode" in page.content.decode()
 
-    settings.RELAIS_PIPELINE_STEPS = [("normalise", "tests.voicemail.steps.ok", "audio")]
+    settings.RELAIS_PIPELINE = [Step(steps.ok, "audio", name="normalise")]
     response = admin_client.post(
         "/admin/voicemail/voicemail/",
         {"action": "retry_failed_steps", "_selected_action": [str(vm.pk)]},

@@ -1,4 +1,3 @@
-import json
 import signal
 import time
 
@@ -7,14 +6,14 @@ from django.core.management import call_command
 
 from relais.voicemail import pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
+from relais.voicemail.pipeline import Step
 from tests.helpers import make_deferred_tasks_due, relais, relais_env, start_relais
 from tests.voicemail import steps as test_steps
+from tests.voicemail.steps import append_transcript, broken, flaky, ok, reject
 
-S = "tests.voicemail.steps."
 
-
-def use_steps(settings, *specs):
-    settings.RELAIS_PIPELINE_STEPS = [(spec[0], S + spec[1], *spec[2:]) for spec in specs]
+def use_steps(settings, *steps):
+    settings.RELAIS_PIPELINE = list(steps)
 
 
 def drain():
@@ -37,8 +36,9 @@ def step_states(vm):
 
 @pytest.mark.django_db(transaction=True)
 def test_steps_run_in_order_with_status_and_timing(settings, voicemail):
-    use_steps(settings, ("a", "ok", "audio"), ("b", "append_transcript", "transcription"),
-              ("c", "ok", "notifications"))
+    use_steps(settings, Step(ok, "audio", name="a"),
+              Step(append_transcript, "transcription", name="b"),
+              Step(ok, "notifications", name="c"))
     pipeline.start(voicemail)
     drain()
     voicemail.refresh_from_db()
@@ -53,7 +53,7 @@ def test_steps_run_in_order_with_status_and_timing(settings, voicemail):
 @pytest.mark.django_db(transaction=True)
 def test_transient_failures_are_retried_with_backoff(settings, voicemail):
     settings.RELAIS_RETRY_BASE_SECONDS = 0
-    use_steps(settings, ("fetch", "flaky", "audio"), ("b", "ok", "default"))
+    use_steps(settings, Step(flaky, "audio", name="fetch"), Step(ok, "default", name="b"))
     pipeline.start(voicemail)
     drain()
     assert step_states(voicemail) == {"fetch": ("done", 3), "b": ("done", 1)}
@@ -64,7 +64,7 @@ def test_transient_failures_are_retried_with_backoff(settings, voicemail):
 @pytest.mark.django_db(transaction=True)
 def test_backoff_delays_the_next_attempt(settings, voicemail):
     settings.RELAIS_RETRY_BASE_SECONDS = 30
-    use_steps(settings, ("fetch", "flaky", "audio"))
+    use_steps(settings, Step(flaky, "audio", name="fetch"))
     pipeline.start(voicemail)
     drain()  # first attempt fails; the retry is not due for 30 s
     step = PipelineStep.objects.get(voicemail=voicemail)
@@ -80,7 +80,7 @@ def test_backoff_delays_the_next_attempt(settings, voicemail):
 def test_a_step_that_keeps_failing_leaves_a_visible_failed_state(settings, voicemail):
     settings.RELAIS_RETRY_BASE_SECONDS = 0
     settings.RELAIS_STEP_MAX_ATTEMPTS = 3
-    use_steps(settings, ("normalise", "broken", "audio"), ("b", "ok", "default"))
+    use_steps(settings, Step(broken, "audio", name="normalise"), Step(ok, "default", name="b"))
     pipeline.start(voicemail)
     drain()
     assert step_states(voicemail) == {"normalise": ("failed", 3), "b": ("pending", 0)}
@@ -88,7 +88,7 @@ def test_a_step_that_keeps_failing_leaves_a_visible_failed_state(settings, voice
     assert voicemail.status == Voicemail.Status.FAILED
     assert "normalise: ValueError: cannot decode" in voicemail.status_detail
     # The operator fixes the cause and retries.
-    use_steps(settings, ("normalise", "ok", "audio"), ("b", "ok", "default"))
+    use_steps(settings, Step(ok, "audio", name="normalise"), Step(ok, "default", name="b"))
     assert pipeline.retry_failed(voicemail) == 1
     drain()
     voicemail.refresh_from_db()
@@ -101,7 +101,7 @@ def test_a_step_may_allow_more_attempts_and_backoff_is_capped(settings, voicemai
     settings.RELAIS_RETRY_BASE_SECONDS = 30
     settings.RELAIS_RETRY_MAX_SECONDS = 45
     settings.RELAIS_STEP_MAX_ATTEMPTS = 1
-    use_steps(settings, ("fetch", "broken", "audio", 4))
+    use_steps(settings, Step(broken, "audio", max_attempts=4, name="fetch"))
     pipeline.start(voicemail)
     step = PipelineStep.objects.get(voicemail=voicemail)
     def time_passes():
@@ -123,7 +123,7 @@ def test_a_step_may_allow_more_attempts_and_backoff_is_capped(settings, voicemai
 
 @pytest.mark.django_db(transaction=True)
 def test_stop_ends_the_pipeline_with_an_explicit_status(settings, voicemail):
-    use_steps(settings, ("normalise", "reject", "audio"), ("b", "ok", "default"))
+    use_steps(settings, Step(reject, "audio", name="normalise"), Step(ok, "default", name="b"))
     pipeline.start(voicemail)
     drain()
     voicemail.refresh_from_db()
@@ -135,7 +135,7 @@ def test_stop_ends_the_pipeline_with_an_explicit_status(settings, voicemail):
 
 @pytest.mark.django_db(transaction=True)
 def test_duplicate_tasks_and_restarts_do_not_run_a_step_twice(settings, voicemail):
-    use_steps(settings, ("a", "ok", "default"))
+    use_steps(settings, Step(ok, "default", name="a"))
     pipeline.start(voicemail)
     pipeline.start(voicemail)  # a duplicate webhook starts it again
     pipeline.run_step.enqueue(str(voicemail.pk), "a")
@@ -148,9 +148,7 @@ def test_duplicate_tasks_and_restarts_do_not_run_a_step_twice(settings, voicemai
 def test_a_worker_killed_mid_step_leaves_the_voicemail_to_be_picked_up(tmp_path, voicemail):
     marker = tmp_path / "marker"
     env = relais_env(
-        RELAIS_TEST_PIPELINE_STEPS=json.dumps(
-            [["slow", S + "slow_once", "transcription"], ["after", S + "ok", "default"]]
-        ),
+        RELAIS_TEST_PIPELINE="tests.voicemail.steps.SLOW_THEN_OK",
         RELAIS_TEST_MARKER=str(marker),
         RELAIS_STEP_LEASE_SECONDS="2",
     )

@@ -10,18 +10,20 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 from relais.calls.models import TrackingNumber
-from relais.voicemail import audio
+from relais.voicemail import audio, recordings
+from relais.voicemail import steps as voicemail_steps
 from relais.voicemail.models import PipelineStep, Voicemail
+from relais.voicemail.pipeline import Step
 from relais.voicemail.understanding import INTENTS
 from tests.calls.conftest import CALLER, TRACKING, make_listing
 from tests.voicemail.clips import speak, whisper_model  # noqa: F401 - a fixture
 
 UP_TO_REDACT = [
-    ("fetch", "relais.voicemail.recordings.fetch_step", "audio"),
-    ("normalise", "relais.voicemail.steps.normalise", "audio"),
-    ("transcribe", "relais.voicemail.steps.transcribe", "transcription"),
-    ("understand", "relais.voicemail.steps.understand", "default"),
-    ("redact", "relais.voicemail.steps.redact", "audio"),
+    Step(recordings.fetch_step, "audio", name="fetch"),
+    Step(voicemail_steps.normalise, "audio"),
+    Step(voicemail_steps.transcribe, "transcription"),
+    Step(voicemail_steps.understand, "default"),
+    Step(voicemail_steps.redact, "audio"),
 ]
 OWN = UP_TO_REDACT[1:]
 REQUEST = "Bonjour, je cherche un plombier pour une fuite d'eau. Merci de me rappeler."
@@ -44,14 +46,14 @@ def test_a_captured_voicemail_goes_through_every_step(live_server, settings, tmp
     from relais.demo.phone import InProcess, LocalPhone
 
     settings.RELAIS_PUBLIC_URL = live_server.url
-    settings.RELAIS_PIPELINE_STEPS = UP_TO_REDACT
+    settings.RELAIS_PIPELINE = UP_TO_REDACT
     TrackingNumber.objects.create(e164=TRACKING, listing=plumber())
     clip = speak(REQUEST, tmp_path / "message.wav", speed=110)
     result = LocalPhone(InProcess()).call(TRACKING, CALLER, clip.read_bytes(), consent="share")
     drain()
     vm = Voicemail.objects.get(reference=result.voicemail_reference)
     steps = list(PipelineStep.objects.filter(voicemail=vm))
-    assert [(s.name, s.status) for s in steps] == [(name, "done") for name, *_ in UP_TO_REDACT]
+    assert [(s.name, s.status) for s in steps] == [(step.name, "done") for step in UP_TO_REDACT]
     assert all(s.duration_ms is not None for s in steps)
     assert vm.status == Voicemail.Status.DONE
     assert vm.duration_seconds == pytest.approx(audio.decode(clip.read_bytes()).duration_s, 0.01)
@@ -80,13 +82,13 @@ def tone_energy(samples, start, end, freq=1000.0):
 @pytest.mark.django_db(transaction=True)
 def test_redact_bleeps_the_words_it_redacted_in_the_extract(settings, tmp_path,
                                                             whisper_model):  # noqa: F811
-    settings.RELAIS_PIPELINE_STEPS = OWN
+    settings.RELAIS_PIPELINE = OWN
     clip = speak("Bonjour, je cherche un plombier pour une fuite sous l'évier de ma cuisine, "
                  "c'est assez urgent, merci beaucoup.", tmp_path / "m.wav", speed=120)
     vm = Voicemail.objects.create(listing=plumber(), caller_e164=CALLER,
                                   status=Voicemail.Status.RECEIVED)
     vm.audio.save("m.wav", ContentFile(clip.read_bytes()))
-    settings.RELAIS_PIPELINE_STEPS = OWN[:2]  # normalise, transcribe
+    settings.RELAIS_PIPELINE = OWN[:2]  # normalise, transcribe
     from relais.voicemail import pipeline
 
     pipeline.start(vm)
@@ -100,7 +102,7 @@ def test_redact_bleeps_the_words_it_redacted_in_the_extract(settings, tmp_path,
     transcript = "".join(w["word"] for w in words).strip()
     Voicemail.objects.filter(pk=vm.pk).update(words=words, transcript=transcript,
                                               shareable=True)
-    settings.RELAIS_PIPELINE_STEPS = OWN
+    settings.RELAIS_PIPELINE = OWN
     pipeline.retry_failed(vm)  # nothing failed: no-op
     from relais.voicemail.steps import redact
 
@@ -123,7 +125,7 @@ def test_redact_bleeps_the_words_it_redacted_in_the_extract(settings, tmp_path,
 
 @pytest.mark.django_db(transaction=True)
 def test_a_silent_recording_is_rejected_explicitly(settings):
-    settings.RELAIS_PIPELINE_STEPS = OWN
+    settings.RELAIS_PIPELINE = OWN
     silence = io.BytesIO()
     with av.open(silence, "w", format="wav") as out:
         stream = out.add_stream("pcm_s16le", rate=8000, layout="mono")

@@ -5,10 +5,13 @@ UPDATE on its PeriodicRun row, so with several workers each job still runs once 
 interval. Jobs are plain functions; long ones should enqueue tasks rather than work inline.
 """
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -22,21 +25,7 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 class Job:
     name: str
     every: timedelta
-    function: str  # dotted path to a function taking no argument
-
-
-JOBS = (
-    Job("recover-stalled-steps", timedelta(minutes=1), "relais.voicemail.pipeline.recover_stalled"),
-    Job("settle-stale-messages", timedelta(minutes=10), "relais.voicemail.callbacks.settle_stale"),
-    # Notifications whose task was lost or whose worker died are sent again.
-    Job("recover-notifications", timedelta(minutes=1), "relais.routing.notifications.recover"),
-    # Daily digests: the job runs often and sends once RELAIS_DIGEST_HOUR has passed.
-    Job("daily-digests", timedelta(minutes=10), "relais.routing.notifications.send_due_digests"),
-    # The recipient index against the live tables (repairs bulk updates without signals).
-    Job("reconcile-recipient-index", timedelta(days=1), "relais.routing.index.reconcile"),
-    # Retention periods (RELAIS_RETENTION_*_DAYS): recordings, transcripts, metadata.
-    Job("retention-purge", timedelta(hours=1), "relais.privacy.services.purge"),
-)
+    function: Callable[[], object]  # takes no argument
 
 
 # Functions (no argument) every task worker runs once at start, before anything else:
@@ -52,13 +41,27 @@ def on_startup(func):
     return func
 
 
-def due_jobs(now: datetime | None = None, jobs=JOBS) -> list[Job]:
+def periodic_jobs() -> tuple[Job, ...]:
+    """The periodic jobs. ``settings.RELAIS_PERIODIC_JOBS`` names the list (a dotted path,
+    ``relais.flow.PERIODIC``: the project lists the jobs of every app) or is the list."""
+    configured = getattr(settings, "RELAIS_PERIODIC_JOBS", ())
+    if isinstance(configured, str):
+        return _named(configured)
+    return tuple(configured)
+
+
+@functools.cache
+def _named(path: str) -> tuple[Job, ...]:
+    return tuple(import_string(path))
+
+
+def due_jobs(now: datetime | None = None, jobs=None) -> list[Job]:
     """Claim and return the jobs due now (each claimed by exactly one caller)."""
     from relais.core.models import PeriodicRun
 
     now = now or timezone.now()
     claimed = []
-    for job in jobs:
+    for job in periodic_jobs() if jobs is None else jobs:
         try:
             with transaction.atomic():
                 PeriodicRun.objects.get_or_create(name=job.name, defaults={"last_run_at": EPOCH})
@@ -71,12 +74,12 @@ def due_jobs(now: datetime | None = None, jobs=JOBS) -> list[Job]:
     return claimed
 
 
-def tick(now: datetime | None = None, jobs=JOBS) -> list[str]:
+def tick(now: datetime | None = None, jobs=None) -> list[str]:
     """Run the jobs that are due; a failing job is logged and does not stop the others."""
     ran = []
     for job in due_jobs(now, jobs):
         try:
-            import_string(job.function)()
+            job.function()
             ran.append(job.name)
         except Exception:
             logger.exception("periodic job %s failed", job.name)

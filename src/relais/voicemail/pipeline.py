@@ -1,8 +1,10 @@
 """The voicemail processing pipeline: explicit steps with state, retries and recovery.
 
-Each voicemail goes through the steps below, one task per step run. A step is a plain
-function ``step(voicemail) -> None`` that must be idempotent (running it twice gives the
-same result). The pipeline stores each step's status, attempts, timing and last error:
+Each voicemail goes through the steps the project lists (:class:`Step` entries in
+``relais.flow.PIPELINE``, named by ``settings.RELAIS_PIPELINE``), one task per step run.
+A step is a plain function ``step(voicemail) -> None`` that must be idempotent (running
+it twice gives the same result). The pipeline stores each step's status, attempts,
+timing and last error in a PipelineStep row, a durable job (:mod:`relais.core.jobs`):
 
 - a step that raises is retried with exponential backoff (``RELAIS_RETRY_BASE_SECONDS``
   × 2^(attempt-1), at most ``RELAIS_RETRY_MAX_SECONDS``), up to its number of attempts
@@ -18,18 +20,20 @@ Tasks only carry (voicemail id, step name): the state lives in PipelineStep rows
 lost or duplicated task is harmless: whoever claims the step runs it, others return.
 """
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from relais.core.tasks import due_at, task
+from relais.core import jobs
+from relais.core.tasks import task
 
 from .models import PipelineStep, Voicemail
 
@@ -37,31 +41,28 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class StepSpec:
-    name: str
-    function: str  # dotted path to ``step(voicemail) -> None``
-    queue: str
+class Step:
+    """One step of the pipeline: ``function(voicemail) -> None``, run on ``queue``."""
+
+    function: Callable[[Voicemail], None]
+    queue: str = "default"
     max_attempts: int | None = None  # default: RELAIS_STEP_MAX_ATTEMPTS
+    name: str = ""  # stored in PipelineStep rows; default: the function's name
+
+    def __post_init__(self):
+        if not self.name:
+            object.__setattr__(self, "name", self.function.__name__)
 
     @property
     def attempts_allowed(self) -> int:
         return self.max_attempts or settings.RELAIS_STEP_MAX_ATTEMPTS
 
 
-DEFAULT_STEPS = (
-    # A provider outage delays the download, it never loses it: ~2 days of retries.
-    StepSpec("fetch", "relais.voicemail.recordings.fetch_step", "audio", max_attempts=60),
-    StepSpec("normalise", "relais.voicemail.steps.normalise", "audio"),
-    StepSpec("transcribe", "relais.voicemail.steps.transcribe", "transcription"),
-    StepSpec("understand", "relais.voicemail.steps.understand", "default"),
-    StepSpec("redact", "relais.voicemail.steps.redact", "audio"),
-    # Waits (retries) while the caller may still be answering the consent question.
-    StepSpec("route", "relais.routing.steps.route", "default", max_attempts=12),
-    StepSpec("notify", "relais.routing.steps.notify", "notifications"),
-)
-
 Status = PipelineStep.Status
 FINISHED = (Status.DONE, Status.SKIPPED)
+# Due (core.jobs.due) and unleased: pending and retry steps have no lease, a running
+# step's lease has run out (its worker died).
+CLAIMABLE = (Status.PENDING, Status.RETRY, Status.RUNNING)
 
 
 class Stop(Exception):
@@ -73,14 +74,30 @@ class Stop(Exception):
         self.detail = detail
 
 
-def steps() -> tuple[StepSpec, ...]:
-    configured = getattr(settings, "RELAIS_PIPELINE_STEPS", None)
-    if configured:
-        return tuple(StepSpec(*s) for s in configured)
-    return DEFAULT_STEPS
+def steps() -> tuple[Step, ...]:
+    """The steps, in order. ``settings.RELAIS_PIPELINE`` names the list (a dotted path,
+    ``relais.flow.PIPELINE``: the project lists the steps, some of them from higher apps)
+    or, in tests, is the list itself."""
+    configured = getattr(settings, "RELAIS_PIPELINE", ())
+    if isinstance(configured, str):
+        return _named(configured)
+    return _checked(configured)
 
 
-def _spec(name: str) -> StepSpec:
+@functools.cache
+def _named(path: str) -> tuple[Step, ...]:
+    return _checked(import_string(path))
+
+
+def _checked(listed) -> tuple[Step, ...]:
+    listed = tuple(listed)
+    names = [step.name for step in listed]
+    if len(set(names)) != len(names):
+        raise ImproperlyConfigured(f"RELAIS_PIPELINE: two steps share a name: {names}")
+    return listed
+
+
+def _spec(name: str) -> Step:
     for spec in steps():
         if spec.name == name:
             return spec
@@ -101,18 +118,8 @@ def start(voicemail: Voicemail) -> None:
 
 
 def _enqueue(voicemail_id, name: str, delay: float = 0.0) -> None:
-    spec = _spec(name)
-    now = timezone.now()
-    PipelineStep.objects.filter(voicemail_id=voicemail_id, name=name).update(enqueued_at=now)
-    run_after = due_at(now, delay)
-
-    def send():
-        t = run_step.using(queue_name=spec.queue, run_after=run_after) if run_after else (
-            run_step.using(queue_name=spec.queue)
-        )
-        t.enqueue(str(voicemail_id), name)
-
-    transaction.on_commit(send)
+    jobs.enqueue(PipelineStep.objects.filter(voicemail_id=voicemail_id, name=name),
+                 run_step, str(voicemail_id), name, queue=_spec(name).queue, delay=delay)
 
 
 def _enqueue_next(voicemail_id) -> str | None:
@@ -146,15 +153,10 @@ def _claim(voicemail_id, name: str) -> PipelineStep | None:
     )
     if unfinished_before:
         return None
-    lease = now + timedelta(seconds=settings.RELAIS_STEP_LEASE_SECONDS)
-    claimable = Q(status__in=[Status.PENDING, Status.RETRY]) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    ) | Q(status=Status.RUNNING, lease_until__lt=now)
-    taken = (
-        PipelineStep.objects.filter(pk=step.pk)
-        .filter(claimable)
-        .update(status=Status.RUNNING, lease_until=lease, attempts=F("attempts") + 1,
-                started_at=now, finished_at=None)
+    taken = jobs.claim(
+        PipelineStep.objects.filter(pk=step.pk, status__in=CLAIMABLE),
+        settings.RELAIS_STEP_LEASE_SECONDS, now=now,
+        status=Status.RUNNING, started_at=now, finished_at=None,
     )
     if not taken:
         return None
@@ -177,7 +179,7 @@ def run_step(voicemail_id: str, name: str) -> str:
                                     ).exclude(status__in=FINISHED).update(status=Status.SKIPPED)
         return "erased"
     try:
-        import_string(spec.function)(voicemail)
+        spec.function(voicemail)
     except Stop as stop:
         _finish(step, began, Status.DONE, error=stop.detail)
         with transaction.atomic():
@@ -200,13 +202,10 @@ def run_step(voicemail_id: str, name: str) -> str:
             )
             logger.exception("voicemail %s: step %s failed for good", voicemail_id, name)
             return "failed"
-        delay = min(
-            settings.RELAIS_RETRY_BASE_SECONDS * 2 ** (step.attempts - 1),
-            settings.RELAIS_RETRY_MAX_SECONDS,
-        )
+        delay = jobs.backoff(step.attempts, settings.RELAIS_RETRY_BASE_SECONDS,
+                             settings.RELAIS_RETRY_MAX_SECONDS)
         with transaction.atomic():
-            _finish(step, began, Status.RETRY, error=error,
-                    next_attempt_at=timezone.now() + timedelta(seconds=delay))
+            _finish(step, began, Status.RETRY, error=error, retry_in=delay)
             _enqueue(voicemail_id, name, delay)
         logger.warning("voicemail %s: step %s attempt %s failed (%s), retry in %.0fs",
                        voicemail_id, name, step.attempts, error, delay)
@@ -218,36 +217,33 @@ def run_step(voicemail_id: str, name: str) -> str:
 
 
 def _finish(step: PipelineStep, began: float, status: str, *, error: str = "",
-            next_attempt_at=None) -> None:
-    PipelineStep.objects.filter(pk=step.pk).update(
-        status=status,
-        finished_at=timezone.now(),
-        duration_ms=int((time.monotonic() - began) * 1000),
-        error=error,
-        lease_until=None,
-        next_attempt_at=next_attempt_at,
-    )
+            retry_in: float | None = None) -> None:
+    row, now = PipelineStep.objects.filter(pk=step.pk), timezone.now()
+    changes = {"status": status, "finished_at": now, "error": error,
+               "duration_ms": int((time.monotonic() - began) * 1000)}
+    if retry_in is None:
+        jobs.finish(row, **changes)
+    else:  # a retry, due in retry_in seconds
+        jobs.release(row, retry_in, now=now, **changes)
 
 
 def recover_stalled(now=None) -> int:
     """Hand back steps whose worker died (lease expired) or whose task was lost."""
     now = now or timezone.now()
     recovered = 0
-    stale_enqueue = now - timedelta(seconds=settings.RELAIS_STEP_LEASE_SECONDS)
-    expired = PipelineStep.objects.filter(status=Status.RUNNING, lease_until__lt=now)
-    for step in expired:
+    for step in jobs.expired(PipelineStep.objects.filter(status=Status.RUNNING), now):
         with transaction.atomic():
-            if PipelineStep.objects.filter(
-                pk=step.pk, status=Status.RUNNING, lease_until__lt=now
-            ).update(status=Status.RETRY, lease_until=None, next_attempt_at=None,
-                     error="worker stopped during the step; handed to another worker"):
+            if jobs.release(
+                jobs.expired(PipelineStep.objects.filter(pk=step.pk, status=Status.RUNNING), now),
+                status=Status.RETRY,
+                error="worker stopped during the step; handed to another worker",
+            ):
                 _enqueue(step.voicemail_id, step.name)
                 recovered += 1
     # Due steps whose task never ran (lost between commit and enqueue, or a purged queue).
-    orphans = PipelineStep.objects.filter(
-        status__in=[Status.PENDING, Status.RETRY],
-    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).filter(
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale_enqueue)
+    orphans = jobs.lost(
+        PipelineStep.objects.filter(status__in=[Status.PENDING, Status.RETRY]),
+        settings.RELAIS_STEP_LEASE_SECONDS, now,
     ).exclude(voicemail__status=Voicemail.Status.ERASED)
     for step in orphans.select_related(None)[:1000]:
         if not PipelineStep.objects.filter(
