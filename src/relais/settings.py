@@ -299,7 +299,7 @@ LOGGING = {
 }
 
 # --- Telephony (TwiML dialect; Twilio's helper library) ----------------------------------
-# The defaults are the local phone's public placeholders (relais.calls.security.LOCAL_*):
+# The defaults are the local phone's public placeholders (relais.calls.providers.local.LOCAL_*):
 # accepted in demo mode only. Anywhere else set both from the provider's console.
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="relais-local-phone-token")

@@ -16,6 +16,7 @@ from django.conf import settings as django_settings
 from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 
+from relais.calls.providers import local, twilio
 from relais.voicemail import pipeline, recordings
 from relais.voicemail.models import PipelineStep, Voicemail
 from relais.voicemail.pipeline import Step
@@ -216,10 +217,10 @@ def test_credentials_are_never_sent_to_another_host():
 
 def test_twilio_urls_ask_for_wav():
     url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/{SID}"
-    assert recordings.download_url(url) == url + ".wav"
-    assert recordings.download_url(url + ".mp3") == url + ".mp3"
-    local = f"http://127.0.0.1:8000/telephony/local/recordings/{SID}"
-    assert recordings.download_url(local) == local
+    assert twilio.PROVIDER.download_request(url)[0] == url + ".wav"
+    assert twilio.PROVIDER.download_request(url + ".mp3")[0] == url + ".mp3"
+    at_local = f"http://127.0.0.1:8000/telephony/local/recordings/{SID}"
+    assert local.PROVIDER.download_request(at_local)[0] == at_local
 
 
 # --- Only the provider's own hosts: no SSRF through RecordingUrl --------------------------

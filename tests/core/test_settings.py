@@ -118,8 +118,8 @@ def test_demo_mode_is_explicit_and_not_implied_by_debug(tmp_path):
     assert off.returncode == 0, off.stderr
     assert off.stdout.splitlines()[-1].split()[0] == "False"
     on = _run({"RELAIS_DEMO": "1", "RELAIS_DATA_DIR": str(tmp_path)}, "shell", "-c", script)
-    # The settings' defaults are the placeholders relais.calls.security knows as public.
-    from relais.calls.security import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
+    # The settings' defaults are the placeholders relais.calls.providers.local knows as public.
+    from relais.calls.providers.local import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
 
     assert on.stdout.splitlines()[-1].split() == ["True", LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN]
     # The demo runs with them (python3 dev.py start); check --deploy says it is a demo.
@@ -137,8 +137,8 @@ def test_outside_demo_mode_the_local_provider_and_demo_pages_are_not_routed(tmp_
         "from django.conf import settings as s\n"
         "from django.test import Client\n"
         "from django.urls import Resolver404, resolve\n"
-        "from relais.calls import security\n"
-        "print('demo', s.RELAIS_DEMO, security.local_provider_enabled())\n"
+        "from relais.calls.providers import local\n"
+        "print('demo', s.RELAIS_DEMO, local.PROVIDER.enabled())\n"
         "c = Client(HTTP_HOST='relais.example.org')\n"
         "auth = {'Authorization': 'Basic ' + base64.b64encode("
         "f'{s.TWILIO_ACCOUNT_SID}:{s.TWILIO_AUTH_TOKEN}'.encode()).decode()}\n"

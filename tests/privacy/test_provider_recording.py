@@ -10,9 +10,10 @@ from django.utils import timezone
 from twilio.rest import Client
 
 from relais.calls.models import TrackingNumber
+from relais.calls.providers import twilio
 from relais.demo import local_provider
 from relais.demo.phone import InProcess, LocalPhone
-from relais.privacy import provider, services
+from relais.privacy import services
 from relais.privacy.models import PendingFileDeletion
 from relais.voicemail.models import Voicemail
 from tests.calls.conftest import make_listing, tone_wav
@@ -77,7 +78,7 @@ def twilio_api(monkeypatch):
         c.api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
         return c
 
-    monkeypatch.setattr(provider, "twilio_client", client)
+    monkeypatch.setattr(twilio, "client", client)
     yield
     server.shutdown()
 

@@ -2,18 +2,19 @@
 
 ``relais.calls.E001`` runs on every management command (``migrate``, the workers,
 ``check``…), not only with ``--deploy``: outside demo mode, the provider credentials must
-be real. The others are ``--deploy`` warnings.
+be real (each active provider's ``configuration_errors()``). The others are ``--deploy`` warnings.
 """
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .security import LOCAL_ACCOUNT_SID, credentials_problems
+from . import providers
+from .providers.local import LOCAL_ACCOUNT_SID
 
 
 @register(Tags.security)
 def telephony_credentials(app_configs, **kwargs):
-    problems = credentials_problems()
+    problems = providers.configuration_errors()
     if not problems:
         return []
     return [Error(

@@ -9,7 +9,7 @@ import logging
 
 from django.http import FileResponse, Http404, HttpResponse
 
-from . import security, services, twiml
+from . import providers, security, services, twiml
 from .models import Prompt
 from .security import twilio_webhook
 
@@ -74,7 +74,7 @@ def recording_status(request):
     status = security.choice(p, "RecordingStatus", security.RECORDING_STATUSES)
     completed = status == "completed"
     url = security.recording_url(p) if completed else p.get("RecordingUrl", "")[:500]
-    if url and not completed and not security.recording_host_allowed(url):
+    if url and not completed and not providers.recording_url_allowed(url):
         url = ""
     duration = security.seconds(p, "RecordingDuration", required=completed)
     error_code = p.get("ErrorCode", "")

@@ -10,9 +10,9 @@ class DemoConfig(AppConfig):
     verbose_name = "Démonstration"
 
     def ready(self):
-        from relais.privacy import provider
+        from relais.calls.providers import local
 
         from . import local_provider
 
         # Erasure and retention delete the local provider's copy of a recording too.
-        provider.register_deleter(provider.LOCAL, local_provider.delete_recording)
+        local.register_deleter(local_provider.delete_recording)

@@ -7,7 +7,7 @@ media storage, never served publicly), downloaded through
 ``/telephony/local/recordings/<RecordingSid>`` with the same Basic auth, so the pipeline's
 fetch step works exactly as with Twilio — also after ``simulate_call`` has exited.
 Part of the demo app (installed only with ``RELAIS_DEMO``); the endpoint also checks
-:func:`relais.calls.security.local_provider_enabled`.
+whether the local provider is enabled (:mod:`relais.calls.providers.local`).
 """
 
 import mimetypes
@@ -75,6 +75,7 @@ def open_recording(recording_sid: str):
 
 
 def delete_recording(recording_sid: str) -> None:
-    """Delete a stored recording (erasure, retention: see :mod:`relais.privacy.provider`)."""
+    """Delete a stored recording (erasure, retention: see :mod:`relais.privacy.provider`;
+    registered with :func:`relais.calls.providers.local.register_deleter`)."""
     for path in folder().glob(f"{recording_sid}.*"):
         path.unlink(missing_ok=True)

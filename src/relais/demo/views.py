@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from relais.calls import numbers, security
+from relais.calls.providers import local
 from relais.core import phones
 from relais.core.models import OutboxMessage
 
@@ -76,13 +77,13 @@ def local_recording(request, recording_sid: str, ext: str = ""):
     """The local provider's recordings: GET downloads (like Twilio's REST API), PUT uploads.
 
     Exists only on demo sites (this app), while the local provider is enabled
-    (:func:`relais.calls.security.local_provider_enabled`).
+    (:mod:`relais.calls.providers.local`: demo mode).
     """
-    if not security.local_provider_enabled():
+    if not local.PROVIDER.enabled():
         raise Http404
     if not security.RECORDING_SID.match(recording_sid):
         raise Http404
-    if not security.basic_auth_ok(request):
+    if not local.PROVIDER.basic_auth_ok(request):
         response = HttpResponse("authentication required", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Basic realm="Relais local provider"'
         return response

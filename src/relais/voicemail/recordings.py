@@ -1,11 +1,12 @@
 """The pipeline's first step: download the provider's recording into Relais' storage.
 
-``fetch_step(voicemail)`` downloads ``voicemail.recording_url`` with HTTP Basic auth
-(``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``) into ``voicemail.audio`` on Django's default
-storage (local files under ``RELAIS_DATA_DIR/media`` — never served by a URL — or a
-private S3 bucket). URL rule: a Twilio recording URL (``*.twilio.com``) without an
-extension gets ``.wav`` appended, Twilio's documented way to ask for the WAV rendition;
-any other provider's URL (including the local provider's) is used as given.
+``fetch_step(voicemail)`` downloads ``voicemail.recording_url`` into ``voicemail.audio``
+on Django's default storage (local files under ``RELAIS_DATA_DIR/media`` — never served
+by a URL — or a private S3 bucket). The provider the URL belongs to
+(:func:`relais.calls.providers.for_recording_url`) says what to fetch and with which
+credentials (``download_request``): for Twilio, the URL + ``.wav`` (its WAV rendition)
+with HTTP Basic auth (``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``); for the local
+provider, the URL as given with the same credentials.
 
 - Idempotent: a message whose audio is already in the storage is not downloaded again.
 - Transient failures raise, and the pipeline retries with exponential backoff (the fetch
@@ -13,9 +14,9 @@ any other provider's URL (including the local provider's) is used as given.
   ready), 401/403 (credentials being fixed), 5xx, timeouts (``RELAIS_RECORDING_FETCH_TIMEOUT``
   seconds to connect and between bytes), connection errors.
 - Absurd downloads are refused for good (:class:`~relais.voicemail.pipeline.Stop`, status
-  ``rejected``): more than ``RELAIS_RECORDING_MAX_BYTES`` (50 MB), or a URL that is not the
-  provider's (:func:`~relais.calls.security.recording_host_allowed`: https to Twilio's API
-  host, or in demo mode the local provider's exact origin).
+  ``rejected``): more than ``RELAIS_RECORDING_MAX_BYTES`` (50 MB), or a URL that is not an
+  active provider's (:func:`~relais.calls.providers.recording_url_allowed`: https to
+  Twilio's API host, or in demo mode the local provider's exact origin).
 - Redirects are never followed blindly: each hop (at most ``RELAIS_RECORDING_MAX_REDIRECTS``)
   must pass the same rule, or the message is rejected without any request to it; the
   credentials go only to the first URL's origin.
@@ -24,14 +25,15 @@ any other provider's URL (including the local provider's) is used as given.
 
 import logging
 import tempfile
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from relais.calls.security import origin, recording_host_allowed
+from relais.calls import providers
+from relais.calls.providers import origin
 from relais.core.media_types import extension_for
 
 from .models import Voicemail, recording_path
@@ -47,28 +49,20 @@ class DownloadError(Exception):
     """A download that may work later (the pipeline retries)."""
 
 
-def download_url(recording_url: str) -> str:
-    parts = urlsplit(recording_url)
-    host = (parts.hostname or "").lower()
-    last = parts.path.rsplit("/", 1)[-1]
-    if (host == "twilio.com" or host.endswith(".twilio.com")) and "." not in last:
-        return urlunsplit(parts._replace(path=parts.path + ".wav"))
-    return recording_url
-
-
 def fetch_step(voicemail: Voicemail) -> None:
     if voicemail.audio and default_storage.exists(voicemail.audio.name):
         return  # already downloaded
     if not voicemail.recording_url:
         raise Stop(Voicemail.Status.FAILED, "Aucune adresse d'enregistrement pour ce message.")
-    if not recording_host_allowed(voicemail.recording_url):
+    provider = providers.for_recording_url(voicemail.recording_url)
+    if provider is None:
         raise Stop(Voicemail.Status.REJECTED,
                    "Adresse d'enregistrement refusée : ce n'est pas une adresse du "
                    "fournisseur de téléphonie.")
-    url = download_url(voicemail.recording_url)
+    url, credentials = provider.download_request(voicemail.recording_url)
     limit = settings.RELAIS_RECORDING_MAX_BYTES
     try:
-        with _open(url) as response:
+        with _open(url, credentials) as response:
             if response.status_code != 200:
                 raise DownloadError(f"HTTP {response.status_code} from {_host(response.url)}")
             declared = response.headers.get("Content-Length", "")
@@ -92,15 +86,15 @@ def fetch_step(voicemail: Voicemail) -> None:
         raise DownloadError(f"{type(exc).__name__} while downloading from {_host(url)}") from exc
 
 
-def _open(url: str) -> requests.Response:
+def _open(url: str, credentials: tuple[str, str] | None) -> requests.Response:
     """GET the recording, following the provider's redirects by hand.
 
-    Every hop must pass :func:`recording_host_allowed` before any request is made to it
-    (a refused hop stops the message: rejected); the account credentials are sent only to
-    the first URL's origin; at most ``RELAIS_RECORDING_MAX_REDIRECTS`` hops.
+    Every hop must pass :func:`relais.calls.providers.recording_url_allowed` before any
+    request is made to it (a refused hop stops the message: rejected); the provider's
+    credentials are sent only to the first URL's origin; at most
+    ``RELAIS_RECORDING_MAX_REDIRECTS`` hops.
     """
     timeout = settings.RELAIS_RECORDING_FETCH_TIMEOUT
-    credentials = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
     first = origin(url)
     for _hop in range(settings.RELAIS_RECORDING_MAX_REDIRECTS + 1):
         response = requests.get(
@@ -112,7 +106,7 @@ def _open(url: str) -> requests.Response:
             return response
         response.close()
         target = urljoin(url, response.headers.get("Location", ""))
-        if not response.headers.get("Location") or not recording_host_allowed(target):
+        if not response.headers.get("Location") or not providers.recording_url_allowed(target):
             raise Stop(Voicemail.Status.REJECTED,
                        f"Enregistrement refusé : {_origin_text(url)} redirige vers une adresse "
                        f"qui n'est pas celle du fournisseur ({_origin_text(target)}).")
