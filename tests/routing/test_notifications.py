@@ -14,10 +14,16 @@ from relais.pros.models import Listing
 from relais.routing import access, notifications, services
 from relais.routing.models import Delivery, Digest
 from relais.voicemail import pipeline
-from tests.helpers import make_deferred_tasks_due, relais, relais_env, start_relais
-from tests.routing import factories as f
-from tests.routing.conftest import ROUTING_STEPS, drain
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset
+from tests.helpers import (
+    ROUTING_STEPS,
+    drain,
+    make_deferred_tasks_due,
+    relais,
+    relais_env,
+    start_relais,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
