@@ -147,7 +147,7 @@ def main() -> None:
 
     called = Listing.objects.get(establishment_id="90000000000000")
     sys.path.insert(0, str(ROOT))
-    from tests.routing.factories import voicemail
+    from tests.factories import voicemail
 
     vm = voicemail(called)
     connection.close()

@@ -41,7 +41,7 @@ def clip(seconds: float, path: Path) -> Path:
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from tests.voicemail.clips import read_wav, write_audio
+    from tests.clips import read_wav, write_audio
 
     text, samples, sr = "", None, 16000
     for sentence in SENTENCES * 3:

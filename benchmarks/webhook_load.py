@@ -40,7 +40,7 @@ def main() -> None:
                       CSRF_COOKIE_SECURE="false", RELAIS_DEMO="1")
     django_setup()
     from relais.voicemail.models import Voicemail
-    from tests.calls.conftest import tone_wav
+    from tests.factories import tone_wav
     from tests.faults.live import SEED, percentile, place_calls, start_web, stop
 
     relais("shell", "-c", SEED)

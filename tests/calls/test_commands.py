@@ -10,7 +10,7 @@ from relais.calls.models import TrackingNumber
 from relais.core import phones
 from relais.demo.numbers import ensure_demo_numbers
 from relais.pros.models import Listing
-from tests.calls.conftest import make_listing
+from tests.factories import make_listing
 
 
 def run(*args) -> str:

@@ -5,7 +5,8 @@ import pytest
 from relais.calls import prompts
 from relais.calls.models import BlockedCaller, Call, TrackingNumber
 from relais.voicemail.models import PipelineStep, Voicemail
-from tests.calls.conftest import CALLER, FORWARD, TRACKING, make_listing
+from tests.factories import FORWARD, TRACKING, make_listing
+from tests.factories import PHONE_CALLER as CALLER
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,8 @@
 import pytest
 
 from relais.calls.models import BlockedCaller, Call
-from tests.calls.conftest import CALLER, TRACKING
+from tests.factories import PHONE_CALLER as CALLER
+from tests.factories import TRACKING
 
 pytestmark = pytest.mark.django_db
 

@@ -6,98 +6,20 @@ what an attacker would point the worker at; they count every connection they get
 """
 
 import base64
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.storage import FileSystemStorage
-from django.core.management import call_command
 
 from relais.calls.providers import local, twilio
 from relais.voicemail import pipeline, recordings
 from relais.voicemail.models import PipelineStep, Voicemail
 from relais.voicemail.pipeline import Step
+from tests.helpers import Provider, call_params, drain, post_signed
 from tests.services import assert_private_on_s3
 
 SID = "RE" + "a" * 32
-
-
-class Provider:
-    """A scripted recording host: each path answers its planned statuses, then the audio.
-
-    Plans hold HTTP statuses (answered whatever the credentials), "slow" (the audio
-    after 1.5 s) or ("redirect", location); once a plan is used up, the audio is served
-    to the right Basic auth.
-    """
-
-    def __init__(self, bodies: dict[str, bytes]):
-        self.bodies = bodies
-        self.plans: dict[str, list] = {}
-        self.hits: dict[str, int] = {}
-        self.auth_seen: list[str] = []
-        self.connections = 0  # every TCP connection, even one that never sends a request
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                name = self.path.rsplit("/", 1)[-1]
-                provider.hits[name] = provider.hits.get(name, 0) + 1
-                header = self.headers.get("Authorization", "")
-                provider.auth_seen.append(header)
-                plan = provider.plans.get(name) or []
-                step = plan.pop(0) if plan else "ok"
-                if step == "slow":
-                    time.sleep(1.5)
-                elif isinstance(step, tuple):
-                    self.send_response(302)
-                    self.send_header("Location", step[1])
-                    self.send_header("Content-Length", "0")
-                    return self.end_headers()
-                elif step != "ok":
-                    return self.empty(step)
-                user = django_settings.TWILIO_ACCOUNT_SID
-                expected = "Basic " + base64.b64encode(f"{user}:{TOKEN}".encode()).decode()
-                if header != expected:
-                    return self.empty(401)
-                body = provider.bodies[name]
-                self.send_response(200)
-                self.send_header("Content-Type", "audio/x-wav")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def empty(self, status):
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def verify_request(self, request, client_address):
-                provider.connections += 1
-                return True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_port
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.base = f"{self.origin}/recordings/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 TOKEN = django_settings.TWILIO_AUTH_TOKEN
 BIG = 200_000
 
@@ -117,10 +39,6 @@ def elsewhere(wav):
     p = Provider({"ok": wav, "moved": wav})
     yield p
     p.close()
-
-
-def drain():
-    call_command("worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
 
 
 def new_voicemail(url: str, n: int = 0) -> Voicemail:
@@ -348,15 +266,13 @@ def test_credentials_go_to_the_first_origin_only(settings, monkeypatch):
 @pytest.mark.django_db
 def test_the_webhook_refuses_recording_urls_that_are_not_the_providers(client, provider,
                                                                        elsewhere, tracking):
-    from tests.calls.test_webhooks import base, post
-
     def signed(path, params):  # RELAIS_PUBLIC_URL is the test provider's origin here
-        return post(client, path, params, url=provider.origin + path)
+        return post_signed(client, path, params, url=provider.origin + path)
 
-    assert signed("/telephony/twilio/voice", base()).status_code == 200
+    assert signed("/telephony/twilio/voice", call_params()).status_code == 200
     for url in (f"{elsewhere.base}ok", f"https://127.0.0.1:{provider.port}/recordings/ok",
                 f"http://localhost:{provider.port}/recordings/ok"):
-        r = signed("/telephony/twilio/recording-status", base(
+        r = signed("/telephony/twilio/recording-status", call_params(
             RecordingSid=SID, RecordingStatus="completed", RecordingUrl=url,
             RecordingDuration="3"))
         assert r.status_code == 400 and b"RecordingUrl" in r.content

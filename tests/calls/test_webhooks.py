@@ -11,35 +11,15 @@ from relais.calls import prompts
 from relais.calls.models import Call
 from relais.voicemail import callbacks, consent
 from relais.voicemail.models import PipelineStep, Voicemail
-from tests.calls.conftest import CALLER, TRACKING
+from tests.factories import PHONE_CALLER as CALLER
+from tests.factories import TRACKING
+from tests.helpers import CALL_SID, PUBLIC, task_count
+from tests.helpers import call_params as base
+from tests.helpers import post_signed as post
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = "http://127.0.0.1:8000"
-CALL_SID = "CA" + "1" * 32
 RECORDING_SID = "RE" + "2" * 32
-
-
-def post(client, path, params, *, token=None, url=None, signature=None, **extra):
-    """A request signed by the official library, as Twilio signs it."""
-    from django.conf import settings
-
-    if signature is None:
-        signature = RequestValidator(token or settings.TWILIO_AUTH_TOKEN).compute_signature(
-            url or PUBLIC + path, params
-        )
-    headers = {"X-Twilio-Signature": signature} if signature else {}
-    return client.post(path, params, headers=headers, **extra)
-
-
-def base(**extra):
-    from django.conf import settings
-
-    params = {"AccountSid": settings.TWILIO_ACCOUNT_SID, "CallSid": CALL_SID, "From": CALLER,
-              "To": TRACKING, "CallStatus": "ringing", "Direction": "inbound",
-              "ApiVersion": "2010-04-01"}
-    params.update(extra)
-    return params
 
 
 def recording(status="completed", sid=RECORDING_SID):
@@ -188,8 +168,6 @@ def test_callbacks_for_unknown_calls_are_404_without_side_effect(client, trackin
 
 
 def test_duplicate_callbacks_create_nothing_new(phone, tracking, wav):
-    from tests.helpers import task_count
-
     result = phone.call(TRACKING, CALLER, wav, consent="share")
     before = state()
     tasks = task_count()

@@ -9,8 +9,8 @@ import pytest
 from relais.routing import services as routing
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
-from tests.routing import factories as f
-from tests.routing.factories import NANTES
+from tests import factories as f
+from tests.factories import NANTES
 
 pytestmark = pytest.mark.django_db
 

@@ -1,19 +1,11 @@
-import os
-import subprocess
-import sys
-
 import pytest
+
+from tests.helpers import relais_isolated
 
 
 def _run(env_overrides, *args, module="relais.cli"):
     # A clean environment: only what the process needs plus the variables under test.
-    keep = {"PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV"}
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(env_overrides)
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        env=env, capture_output=True, text=True, timeout=120,
-    )
+    return relais_isolated(env_overrides, *args, module=module, timeout=120)
 
 
 PRODUCTION = {

@@ -1,9 +1,6 @@
 """SMS backends: the development outbox, and Twilio through its official library."""
 
 import json
-import threading
-from base64 import b64decode
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -11,13 +8,14 @@ from twilio.rest import Client
 
 from relais.core import sms
 from relais.core.models import OutboxMessage
+from tests.helpers import QuietHandler, serve_http
 
 pytestmark = pytest.mark.django_db
 
 SID = "AC" + "5" * 32
 
 
-class TwilioAPI(BaseHTTPRequestHandler):
+class TwilioAPI(QuietHandler):
     """Answers the Messages resource the way api.twilio.com does (2010-04-01)."""
 
     received: list = []
@@ -25,8 +23,8 @@ class TwilioAPI(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        auth = b64decode(self.headers["Authorization"].split()[1]).decode()
-        TwilioAPI.received.append({"path": self.path, "form": parse_qs(body), "auth": auth})
+        TwilioAPI.received.append({"path": self.path, "form": parse_qs(body),
+                                   "auth": self.basic_auth()})
         if TwilioAPI.status != 201:
             payload = {"code": 21211, "message": "The 'To' number is not a valid phone number.",
                        "status": 400}
@@ -41,18 +39,13 @@ class TwilioAPI(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def twilio_api():
     TwilioAPI.received, TwilioAPI.status = [], 201
-    server = HTTPServer(("127.0.0.1", 0), TwilioAPI)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_http(TwilioAPI)
     client = Client(SID, "the-auth-token")
-    client.api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    client.api.base_url = f"http://127.0.0.1:{server.server_port}"
     yield client
     server.shutdown()
 

@@ -4,15 +4,14 @@ database connections (PostgreSQL: row locks; SQLite: IMMEDIATE transactions)."""
 import threading
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 
 from relais.credits import services
 from relais.credits.models import CreditEntry, Unlock
 from relais.routing import services as routing
 from relais.routing.models import Delivery
-from tests.routing import factories as f
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset
 
 
 def race(calls):
@@ -41,14 +40,12 @@ def race(calls):
 def test_five_professionals_racing_for_three_slots(settings):
     settings.RELAIS_UNLOCK_CAP = 3
     settings.RELAIS_UNLOCK_COST = 1
-    operator = get_user_model().objects.create_superuser("ops", "ops@example.fr", "x-42-y-42")
+    operator = f.superuser()
     called = f.listing(*NANTES, ["plombier"])
     for i in range(5):
         f.listing(*offset(*NANTES, 2 + i), ["plombier"])
     vm = f.voicemail(called)
-    routing.route_voicemail(vm)
-    shared = list(Delivery.objects.filter(voicemail=vm, kind="shared")
-                  .select_related("listing__professional__user"))
+    _own, shared = f.route(vm)
     assert len(shared) == 5
     for d in shared:
         services.grant(d.listing.professional, 1, by=operator)
@@ -72,7 +69,7 @@ def test_five_professionals_racing_for_three_slots(settings):
 @pytest.mark.django_db(transaction=True)
 def test_one_credit_cannot_pay_two_unlocks_at_once(settings):
     settings.RELAIS_UNLOCK_COST = 1
-    operator = get_user_model().objects.create_superuser("ops", "ops@example.fr", "x-42-y-42")
+    operator = f.superuser()
     pro = f.professional()
     mine = f.listing(*offset(*NANTES, 3), ["plombier"], pro=pro)
     deliveries = []
@@ -99,7 +96,7 @@ def test_a_display_and_a_refund_never_both_happen(settings):
     from relais.core import audit
 
     settings.RELAIS_UNLOCK_COST = 1
-    operator = get_user_model().objects.create_superuser("ops", "ops@example.fr", "x-42-y-42")
+    operator = f.superuser()
     outcomes = set()
     for i in range(6):
         called = f.listing(*offset(*NANTES, 0, 300 * i), ["plombier"])

@@ -1,19 +1,13 @@
 """The credits ledger: append-only, balance derived from the entries, grants, purchases."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from relais.core.models import AppendOnlyError
 from relais.credits import services
 from relais.credits.models import CreditEntry
-from tests.routing import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator():
-    return get_user_model().objects.create_superuser("ops", "ops@example.fr", "motdepasse-42")
 
 
 def test_balance_is_the_sum_of_the_entries(operator):

@@ -12,7 +12,7 @@ import stripe
 
 from relais.credits import services, stripe_checkout
 from relais.credits.models import CreditEntry
-from tests.routing import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,6 @@
 """The fair paid unlock: cap, balance, once per professional, refunds, audit."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from relais.core import audit
 from relais.core.models import AuditEvent
@@ -10,15 +9,10 @@ from relais.credits.models import CreditEntry, Unlock
 from relais.routing import services as routing
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
-from tests.routing import factories as f
-from tests.routing.factories import CALLER, NANTES, offset
+from tests import factories as f
+from tests.factories import CALLER, NANTES, offset
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator():
-    return get_user_model().objects.create_superuser("ops", "ops@example.fr", "motdepasse-42")
 
 
 @pytest.fixture
@@ -30,10 +24,7 @@ def routed(settings):
     for i in range(5):
         f.listing(*offset(*NANTES, 2 + i), ["plombier"], name=f"Voisin {i}")
     vm = f.voicemail(called)
-    routing.route_voicemail(vm)
-    own = Delivery.objects.get(voicemail=vm, kind="own")
-    shared = list(Delivery.objects.filter(voicemail=vm, kind="shared").order_by("rank")
-                  .select_related("listing__professional__user", "listing__establishment"))
+    own, shared = f.route(vm)
     assert len(shared) == 5
     return vm, own, shared
 

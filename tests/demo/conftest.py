@@ -1,4 +1,7 @@
-"""The demo's tests reuse the calls tests' fixtures (a claimed listing, its tracking
-number, a WAV message) and settings (the pipeline's fetch step only, counters cleared)."""
+import pytest
 
-from tests.calls.conftest import _calls_settings, listing, phone, tracking, wav  # noqa: F401
+
+@pytest.fixture(autouse=True)
+def _calls_settings(calls_settings):
+    """The demo's tests run as the telephony tests do: the fetch step only, fresh
+    rate-limit counters."""

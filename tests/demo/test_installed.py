@@ -1,12 +1,11 @@
 """The demo app exists only in demo mode: with RELAIS_DEMO off it is not installed, its
 commands do not exist and its URLs answer 404; no other app needs it."""
 
-import os
-import subprocess
-import sys
 
 import pytest
 from django.apps import apps
+
+from tests.helpers import relais_isolated
 
 DEMO_URLS = ("/demo/telephone/", "/demo/boite-d-envoi/",
              "/telephony/local/recordings/RE" + "a" * 32)
@@ -14,14 +13,12 @@ DEMO_COMMANDS = ("seed_demo", "simulate_call", "generate_sirene")
 
 
 def _run(tmp_path, demo: str, *args):
-    keep = {"PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV"}
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(RELAIS_DEMO=demo, DEBUG="false", RELAIS_DATA_DIR=str(tmp_path),
-               SECRET_KEY="relais-test-suite-only", SECURE_SSL_REDIRECT="false",
-               # Outside demo mode the provider's real credentials are required (E001).
-               TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_AUTH_TOKEN="a-real-provider-token")
-    return subprocess.run([sys.executable, "-m", "relais.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return relais_isolated({
+        "RELAIS_DEMO": demo, "DEBUG": "false", "RELAIS_DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "relais-test-suite-only", "SECURE_SSL_REDIRECT": "false",
+        # Outside demo mode the provider's real credentials are required (E001).
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "a-real-provider-token",
+    }, *args, timeout=120)
 
 
 def _printed(result) -> list[str]:

@@ -4,7 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from relais.voicemail.models import Voicemail
-from tests.calls.conftest import CALLER, TRACKING
+from tests.factories import PHONE_CALLER as CALLER
+from tests.factories import TRACKING
 
 pytestmark = pytest.mark.django_db
 

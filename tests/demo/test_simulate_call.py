@@ -7,8 +7,9 @@ from django.core.management import CommandError, call_command
 
 from relais.calls.models import TrackingNumber
 from relais.voicemail.models import PipelineStep, Voicemail
-from tests.calls.conftest import CALLER, TRACKING, make_listing
-from tests.helpers import relais, relais_env
+from tests.factories import PHONE_CALLER as CALLER
+from tests.factories import TRACKING, make_listing
+from tests.helpers import drain, relais, relais_env
 
 
 @pytest.mark.slow
@@ -20,7 +21,7 @@ def test_simulate_call_cli_in_process_then_the_worker_downloads(live_server, set
     audio = tmp_path / "message.wav"
     audio.write_bytes(wav)
     env = relais_env(RELAIS_PUBLIC_URL=live_server.url,
-                     RELAIS_TEST_PIPELINE="tests.calls.conftest.FETCH_ONLY")
+                     RELAIS_TEST_PIPELINE="tests.helpers.FETCH_ONLY")
     done = relais("simulate_call", "--to", "01 99 00 00 01", "--from", CALLER, "--audio",
                   str(audio), "--no-answer", "--consent", "share", "--json", env=env)
     assert done.returncode == 0, done.stderr
@@ -32,7 +33,7 @@ def test_simulate_call_cli_in_process_then_the_worker_downloads(live_server, set
     assert any(out["voicemail_reference"][0] + ", " in line for line in out["heard"])
     # The process is gone; its recording is still downloadable from Relais.
     settings.RELAIS_PUBLIC_URL = live_server.url
-    call_command("worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
+    drain()
     vm.refresh_from_db()
     assert PipelineStep.objects.get(voicemail=vm).status == "done"
     assert vm.audio.read() == wav
@@ -54,7 +55,7 @@ def test_simulate_call_cli_over_http(live_server, settings, tmp_path, wav):
     vm = Voicemail.objects.get()
     assert vm.consent == "private" and vm.consent_recorded_at is not None
     assert vm.recording_url.startswith(live_server.url + "/telephony/local/recordings/RE")
-    call_command("worker", batch=True, startup_delay=False, no_schedule=True, verbosity=0)
+    drain()
     vm.refresh_from_db()
     assert vm.audio.read() == wav  # uploaded to the server's local provider, then fetched
 

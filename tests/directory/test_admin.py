@@ -3,8 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from relais.directory.admin import CappedCountPaginator
-
-from .conftest import row, run_import
+from tests.factories import row, run_import
 
 pytestmark = pytest.mark.django_db
 

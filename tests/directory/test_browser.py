@@ -1,32 +1,15 @@
 """The search and listing pages in a real browser (Chromium through Playwright)."""
 
-import os
-
 import pytest
 
-from .conftest import CRETEIL, lambert, row, run_import
+from tests.factories import CRETEIL, lambert, row, run_import
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
 
 @pytest.fixture
-def page(live_server):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests
-    # make around it are synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=CHROMIUM_ARGS)
-            yield browser.new_page()
-            browser.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+def page(browser, live_server):
+    return browser.new_page()
 
 
 @pytest.mark.django_db(transaction=True)

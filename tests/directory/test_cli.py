@@ -1,24 +1,19 @@
 """The real `relais` command: exit status and one clear error line on a migrated database."""
 
-import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
-from .conftest import row, write_stock
+from tests.factories import row, write_stock
+from tests.helpers import relais_isolated
 
 pytestmark = pytest.mark.slow
 
 
 def relais(data_dir, *args):
-    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
-    env.update({"RELAIS_DATA_DIR": str(data_dir), "DEBUG": "true", "DATABASE_URL": "",
-                "LOG_LEVEL": "WARNING",
-                "RELAIS_DEMO": "1"})  # the embedded default as dev.py starts it
-    return subprocess.run([sys.executable, "-m", "relais.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return relais_isolated({"RELAIS_DATA_DIR": str(data_dir), "DEBUG": "true",
+                            "DATABASE_URL": "", "LOG_LEVEL": "WARNING",
+                            "RELAIS_DEMO": "1"}, *args)  # the embedded default as dev.py starts it
 
 
 def test_import_command_exit_status_and_error_line(tmp_path):

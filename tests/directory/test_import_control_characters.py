@@ -14,9 +14,8 @@ from relais.pros.models import Listing
 from relais.routing import notifications
 from relais.routing import services as routing
 from relais.routing.models import Delivery
-from tests.routing import factories as f
-
-from .conftest import row, run_import
+from tests import factories as f
+from tests.factories import row, run_import
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from relais.directory.importer import SireneFileError, import_sirene
 from relais.directory.models import Establishment
 from relais.directory.sirene import HEADER, ND
-
-from .conftest import row
+from tests.factories import row
 
 FUZZ = settings(max_examples=20, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow,

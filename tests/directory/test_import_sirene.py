@@ -7,8 +7,7 @@ from django.core.management import CommandError, call_command
 from relais.directory.models import Establishment, NameToken
 from relais.directory.search import haversine_km
 from relais.directory.sirene import HEADER
-
-from .conftest import CRETEIL, csv_text, row, run_import
+from tests.factories import CRETEIL, csv_text, row, run_import
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ from pyproj import Transformer
 
 from relais.directory.models import Commune, Establishment
 from relais.directory.search import haversine_km
-
-from .conftest import row, run_import
+from tests.factories import row, run_import
 
 pytestmark = pytest.mark.django_db
 

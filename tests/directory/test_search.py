@@ -10,8 +10,7 @@ from relais.directory import search
 from relais.directory.models import Establishment
 from relais.pros.models import Listing, Professional
 from relais.pros.services import approve
-
-from .conftest import CRETEIL, lambert, row, run_import
+from tests.factories import CRETEIL, lambert, row, run_import
 
 pytestmark = pytest.mark.django_db
 

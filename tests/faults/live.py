@@ -21,11 +21,9 @@ from pathlib import Path
 import requests
 
 from relais.demo.phone import LocalPhone, OverHttp, PhoneError
+from tests.factories import FORWARD, TRACKING
 from tests.helpers import ROOT
 from tests.services import free_port
-
-TRACKING = "+33199000001"
-FORWARD = "+33639989999"
 
 SEED = f"""
 from django.contrib.auth import get_user_model

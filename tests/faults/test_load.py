@@ -7,7 +7,7 @@ import pytest
 
 from relais.calls.models import Call
 from relais.voicemail.models import PipelineStep, Voicemail
-from tests.calls.conftest import tone_wav
+from tests.factories import tone_wav
 from tests.faults.live import SEED, percentile, place_calls, start_web, stop
 from tests.helpers import relais_env
 

@@ -14,12 +14,9 @@ from relais.routing.models import Delivery
 from relais.voicemail import pipeline, recordings
 from relais.voicemail.models import PipelineStep, Voicemail
 from relais.voicemail.pipeline import Step
-from tests.calls.conftest import tone_wav
-from tests.calls.test_recordings import Provider
-from tests.helpers import relais_env, start_relais
-from tests.routing import factories as f
-from tests.routing.conftest import smtp  # noqa: F401 - a fixture
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset, tone_wav
+from tests.helpers import Provider, relais_env, start_relais, wait_for
 
 # Also for the worker: RELAIS_TEST_PIPELINE=tests.faults.test_outages.STEPS.
 STEPS = [
@@ -29,20 +26,10 @@ STEPS = [
 ]
 
 
-def wait_for(condition, seconds: float, what: str, worker):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert worker.poll() is None, worker.stdout.read()
-        if time.monotonic() > deadline:
-            worker.kill()
-            raise AssertionError(f"{what}: not after {seconds} s\n{worker.stdout.read()[-12000:]}")
-        time.sleep(0.2)
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_recording_url_down_for_a_while_then_smtp_down_deliver_each_email_once(
-        smtp, settings):  # noqa: F811
+        smtp, settings):
     wav = tone_wav(1.0)
     provider = Provider({"down": wav})
     provider.plans["down"] = [503] * 100_000  # down until the test says otherwise

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.calls.conftest import tone_wav
+from tests.factories import tone_wav
 from tests.faults.live import SEED, ThrowawayPostgres, place_calls, start_web, stop
 from tests.helpers import relais, relais_env
 

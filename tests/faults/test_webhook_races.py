@@ -14,8 +14,8 @@ import pytest
 from relais.calls.models import Call
 from relais.demo.phone import LocalPhone, new_sid
 from relais.voicemail.models import PipelineStep, Voicemail
-from tests.calls.conftest import tone_wav
-from tests.faults.live import SEED, TRACKING, RetryingHttp, start_web, stop
+from tests.factories import TRACKING, tone_wav
+from tests.faults.live import SEED, RetryingHttp, start_web, stop
 from tests.helpers import relais_env
 
 COPIES = 3

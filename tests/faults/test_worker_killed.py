@@ -1,15 +1,13 @@
 """A worker killed (SIGKILL) in the middle of a real transcription: another worker picks
 the message up once the lease runs out and the professional gets it exactly once."""
 
-import signal
 import time
 
 import pytest
 
 from relais.voicemail.models import PipelineStep, Voicemail
-from tests.helpers import relais, relais_env, start_relais
-from tests.routing.conftest import smtp  # noqa: F401 - a fixture
-from tests.test_end_to_end import REQUEST, call, directory, recipients  # noqa: F401
+from tests.factories import REQUEST
+from tests.helpers import kill_when, recipients, relais, relais_env, simulate_call, start_relais
 
 LEASE = 8
 
@@ -18,8 +16,8 @@ LEASE = 8
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_during_transcription_another_delivers_exactly_once(
-        directory, live_server, smtp, tmp_path):  # noqa: F811
-    reference = call(tmp_path, live_server, REQUEST, "private")
+        paris_directory, live_server, smtp, tmp_path):
+    reference = simulate_call(tmp_path, live_server, REQUEST, "private")
     vm = Voicemail.objects.get(reference=reference)
     env = relais_env(RELAIS_PUBLIC_URL=live_server.url,
                      EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
@@ -27,17 +25,8 @@ def test_a_worker_killed_during_transcription_another_delivers_exactly_once(
     transcribe = PipelineStep.objects.filter(voicemail=vm, name="transcribe")
     worker = start_relais("worker", "--no-startup-delay", "--interval", "0.1", "--no-schedule",
                           env=env)
-    try:
-        deadline = time.monotonic() + 180
-        while transcribe.get().status != "running":
-            assert worker.poll() is None, worker.stdout.read()
-            assert time.monotonic() < deadline, "the worker never started transcribing"
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    kill_when(worker, lambda: transcribe.get().status == "running", 180,
+              "the worker never started transcribing", pause=0.05)
     step = transcribe.get()
     assert (step.status, step.attempts) == ("running", 1)  # left behind by the dead worker
     assert smtp.mailbox.messages == []

@@ -1,12 +1,7 @@
-import re
-
 import pytest
 
-from relais.core.models import OutboxMessage
-from relais.routing import services as routing
-from relais.routing.models import Delivery
-from tests.routing import factories as f
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset
 
 
 @pytest.fixture
@@ -20,16 +15,8 @@ def shared_message(settings):
     f.listing(*offset(*NANTES, 9), ["plombier"], email="voisin2@example.fr",
               name="Plomberie Lointaine", notify="digest")
     vm = f.voicemail(called)
-    routing.route_voicemail(vm)
-    own = Delivery.objects.get(voicemail=vm, kind="own")
-    shared = list(Delivery.objects.filter(voicemail=vm, kind="shared").order_by("rank"))
+    own, shared = f.route(vm)
     return vm, own, shared
-
-
-def last_code(to: str) -> str:
-    sms = OutboxMessage.objects.filter(kind="sms", to=to).order_by("-pk").first()
-    assert sms is not None, f"no SMS to {to}"
-    return re.search(r"code est (\d{6})", sms.body).group(1)
 
 
 @pytest.fixture(autouse=True)

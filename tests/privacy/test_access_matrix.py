@@ -15,8 +15,6 @@ import time
 import uuid
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core import signing
 from django.urls import reverse
 
@@ -26,9 +24,9 @@ from relais.credits import services as credits
 from relais.routing import links
 from relais.routing import services as routing
 from relais.voicemail.models import Voicemail
-from tests.privacy.conftest import last_code
-from tests.routing import factories as f
-from tests.routing.factories import CALLER, CALLER_FR, NANTES, offset
+from tests import factories as f
+from tests.factories import CALLER, CALLER_FR, NANTES, offset
+from tests.helpers import last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -91,10 +89,8 @@ def world(client, shared_message):
     # Another caller's message, to the unrelated professional.
     other_vm = f.voicemail(unrelated, caller="+33698765432", consent="private")
     routing.route_voicemail(other_vm)
-    users = get_user_model().objects
-    operator = users.create_user("operateur", password="x-motdepasse-42", is_staff=True)
-    operator.user_permissions.set(Permission.objects.filter(codename__in=OPERATOR_PERMISSIONS))
-    superuser = users.create_superuser("admin", "admin@example.fr", "x-motdepasse-42")
+    operator = f.staff("operateur", OPERATOR_PERMISSIONS)
+    superuser = f.superuser("admin", "x-motdepasse-42")
     event = AuditEvent.objects.filter(voicemail_id=vm.pk).first()
 
     clients = {role: client.__class__() for role in ROLES}

@@ -2,15 +2,13 @@
 
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 
 from relais.core import audit
 from relais.core.models import AuditEvent
 from relais.privacy.models import Erasure
 from relais.voicemail.models import Voicemail
+from tests import factories as f
 from tests.helpers import Stored
-from tests.routing import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +17,9 @@ TRAIL = "/admin/core/auditevent/"
 
 @pytest.fixture
 def operator(client):
-    user = get_user_model().objects.create_user("operatrice", password="x-motdepasse-42",
-                                                is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=[
+    user = f.staff("operatrice", [
         "view_auditevent", "view_voicemail", "change_voicemail", "add_auditevent",
-        "change_auditevent", "delete_auditevent"]))
+        "change_auditevent", "delete_auditevent"])
     client.force_login(user)
     return user
 

@@ -2,8 +2,6 @@
 audit row: one walk through all of them, counting the rows each request appends."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from relais.calls.models import Call
@@ -12,19 +10,17 @@ from relais.credits import services as credits
 from relais.routing import links
 from relais.routing.models import RoutingDecision
 from relais.voicemail.models import Voicemail
-from tests.privacy.conftest import last_code
-from tests.routing.factories import CALLER, CALLER_FR
+from tests import factories as f
+from tests.factories import CALLER, CALLER_FR
+from tests.helpers import last_code
 
 pytestmark = pytest.mark.django_db
 
 
 def operator():
-    user = get_user_model().objects.create_user("operatrice", password="x-motdepasse-42",
-                                                is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=[
+    return f.staff("operatrice", [
         "view_voicemail", "view_call", "view_delivery", "view_auditevent",
-        "view_routingdecision", "change_routingdecision", "view_creditentry", "view_unlock"]))
-    return user
+        "view_routingdecision", "change_routingdecision", "view_creditentry", "view_unlock"])
 
 
 def new_rows(since: int):

@@ -27,8 +27,8 @@ from relais.routing import links, notifications
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Digest
 from relais.voicemail.models import Voicemail
-from tests.routing import factories as f
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset
 
 pytestmark = pytest.mark.django_db
 

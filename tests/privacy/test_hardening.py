@@ -4,11 +4,12 @@ address), and relais.core.login_limits per network and per account name."""
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from relais.privacy.models import PortalChallenge
-from tests.routing import factories as f
+from tests import factories as f
+from tests.factories import CALLER, CALLER_FR
+from tests.helpers import last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +19,7 @@ LOGIN = "/pro/connexion/"
 
 def account(email):
     """A professional who logs in with their e-mail address (it is the username)."""
-    user = f.professional(email).user
-    user.username = email
-    user.save(update_fields=["username"])
-    return user
+    return f.professional(email, username=email).user
 
 
 def attempt(client, username, password, address="127.0.0.1"):
@@ -120,7 +118,7 @@ def test_failed_logins_read_the_same_for_existing_and_unknown_accounts(client, c
 
 def test_the_admin_login_is_limited_per_network_too(client, settings, counters):
     settings.RELAIS_LOGIN_MAX_FAILURES_PER_NETWORK = 3
-    get_user_model().objects.create_superuser("root", "root@example.fr", PASSWORD)
+    f.superuser("root", PASSWORD)
     for i, name in enumerate(["admin", "administrator", "operator"]):
         client.post("/admin/login/", {"username": name, "password": "faux"},
                     REMOTE_ADDR=f"10.9.9.{i + 1}")
@@ -130,7 +128,7 @@ def test_the_admin_login_is_limited_per_network_too(client, settings, counters):
 
 
 def test_the_admin_login_is_rate_limited_too(client, settings):
-    get_user_model().objects.create_superuser("admin", "admin@example.fr", PASSWORD)
+    f.superuser("admin", PASSWORD)
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post("/admin/login/", {"username": "admin", "password": "faux"})
     response = client.post("/admin/login/?next=/admin/",
@@ -139,9 +137,6 @@ def test_the_admin_login_is_rate_limited_too(client, settings):
 
 
 def test_portal_codes_are_never_stored_in_clear(client, shared_message):
-    from tests.privacy.conftest import last_code
-    from tests.routing.factories import CALLER, CALLER_FR
-
     vm, _, _ = shared_message
     client.post("/appelant/", {"reference": vm.reference, "number": CALLER_FR})
     code = last_code(CALLER)

@@ -11,8 +11,8 @@ from django.utils.html import escape
 from relais.core.models import AuditEvent, OutboxMessage
 from relais.privacy import services
 from relais.privacy.models import PortalChallenge
-from tests.privacy.conftest import last_code
-from tests.routing.factories import CALLER, CALLER_FR, TRANSCRIPT
+from tests.factories import CALLER, CALLER_FR, TRANSCRIPT
+from tests.helpers import last_code
 
 pytestmark = pytest.mark.django_db
 

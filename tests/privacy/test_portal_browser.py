@@ -4,20 +4,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import sync_playwright
 
 from relais.privacy.models import PortalChallenge
 from relais.routing import services as routing
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
-from tests.helpers import Stored
-from tests.routing import factories as f
-from tests.routing.factories import NANTES, offset
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+from tests import factories as f
+from tests.factories import NANTES, offset
+from tests.helpers import Stored, audio_duration
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,20 +27,6 @@ def message(live_server, settings):
     vm = f.voicemail(called)
     routing.route_voicemail(vm)
     return vm
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests
-    # make around it are synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-        # The ORM calls made while Playwright's loop ran opened their own connection
-        # (Django keys connections by async context): close it before the loop ends.
-        connections.close_all()
 
 
 def open_page(browser, errors):
@@ -89,12 +70,7 @@ def test_a_caller_sees_withdraws_and_erases_their_message(live_server, message, 
     assert f"Votre message {vm.reference}" in main and "fuite d'eau" in main
     recipients = page.inner_text("#recipients")
     assert "Plomberie Appelée" in recipients and "Plomberie Voisine" in recipients
-    duration = page.evaluate("""() => new Promise((resolve, reject) => {
-        const a = document.querySelector('#content audio');
-        a.addEventListener('loadedmetadata', () => resolve(a.duration));
-        a.addEventListener('error', () => reject('audio error ' + a.error.code));
-        a.load();
-    })""")
+    duration = audio_duration(page, "#content audio")
     assert duration == pytest.approx(1.0, abs=0.05)
     # No horizontal scrolling on a phone.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from relais.core.models import OutboxMessage
 from relais.privacy.models import PortalChallenge
-from tests.routing.factories import CALLER_FR
+from tests.factories import CALLER_FR
 
 pytestmark = pytest.mark.django_db
 START = reverse("privacy:start")

@@ -1,9 +1,6 @@
 """The provider's copy of a recording goes with Relais' own copy (erasure, retention)."""
 
-import threading
-from base64 import b64decode
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.utils import timezone
@@ -16,8 +13,9 @@ from relais.demo.phone import InProcess, LocalPhone
 from relais.privacy import services
 from relais.privacy.models import PendingFileDeletion
 from relais.voicemail.models import Voicemail
-from tests.calls.conftest import make_listing, tone_wav
-from tests.routing import factories as f
+from tests import factories as f
+from tests.factories import make_listing, tone_wav
+from tests.helpers import QuietHandler, serve_http
 
 pytestmark = pytest.mark.django_db
 
@@ -42,15 +40,14 @@ def test_erasure_deletes_the_local_providers_recording_of_a_real_call(
     assert not PendingFileDeletion.objects.exists()
 
 
-class TwilioRecordings(BaseHTTPRequestHandler):
+class TwilioRecordings(QuietHandler):
     """DELETE /2010-04-01/Accounts/{sid}/Recordings/{RE…}.json as api.twilio.com answers."""
 
     deleted: list = []
     status = 204
 
     def do_DELETE(self):
-        auth = b64decode(self.headers["Authorization"].split()[1]).decode()
-        TwilioRecordings.deleted.append((self.path, auth))
+        TwilioRecordings.deleted.append((self.path, self.basic_auth()))
         self.send_response(TwilioRecordings.status)
         if TwilioRecordings.status == 204:
             self.send_header("Content-Length", "0")
@@ -63,19 +60,15 @@ class TwilioRecordings(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def twilio_api(monkeypatch):
     TwilioRecordings.deleted, TwilioRecordings.status = [], 204
-    server = HTTPServer(("127.0.0.1", 0), TwilioRecordings)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_http(TwilioRecordings)
 
     def client():
         c = Client(SID, "the-auth-token")
-        c.api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        c.api.base_url = f"http://127.0.0.1:{server.server_port}"
         return c
 
     monkeypatch.setattr(twilio, "client", client)

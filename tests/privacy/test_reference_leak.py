@@ -22,7 +22,7 @@ from django.utils import timezone
 from relais.credits import services as credits
 from relais.routing import links, notifications
 from relais.routing.models import Digest
-from tests.routing.factories import CALLER_FR
+from tests.factories import CALLER_FR
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,9 @@ from relais.privacy import services
 from relais.routing import services as routing
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
+from tests import factories as f
+from tests.factories import CALLER, NANTES, offset
 from tests.helpers import Stored
-from tests.routing import factories as f
-from tests.routing.factories import CALLER, NANTES, offset
 
 pytestmark = pytest.mark.django_db
 

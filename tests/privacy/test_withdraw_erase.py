@@ -2,7 +2,6 @@
 
 
 import pytest
-from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from relais.calls.models import Call
@@ -16,9 +15,9 @@ from relais.routing import links
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Feedback
 from relais.voicemail.models import Voicemail
-from tests.helpers import Stored, stored_files
-from tests.privacy.conftest import last_code
-from tests.routing.factories import CALLER, CALLER_FR
+from tests import factories as f
+from tests.factories import CALLER, CALLER_FR
+from tests.helpers import Stored, drain, last_code, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -82,10 +81,6 @@ def test_an_unlock_whose_number_was_shown_is_not_refunded(shared_message):
     assert (result.revoked, result.refunded) == (2, 0)
     assert balance(near) == before
     assert Unlock.objects.get(pk=item.pk).refunded_at is None
-
-
-def stored(name) -> bool:
-    return bool(name) and default_storage.exists(name)
 
 
 def test_erasing_deletes_files_empties_fields_revokes_everything_and_keeps_a_tombstone(
@@ -188,9 +183,6 @@ def test_an_erasure_that_fails_midway_changes_nothing(shared_message, monkeypatc
 def test_the_pipeline_never_writes_back_into_an_erased_message(settings):
     from relais.voicemail import pipeline, steps
     from relais.voicemail.models import PipelineStep
-    from tests.routing import factories as f
-    from tests.routing.conftest import drain
-
     settings.RELAIS_PIPELINE = [
         pipeline.Step(steps.normalise, "audio"),
         pipeline.Step(steps.transcribe, "transcription"),

@@ -1,9 +1,7 @@
 import html
 import re
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.utils import timezone
@@ -12,8 +10,7 @@ from relais.core.models import OutboxMessage
 from relais.directory.models import Establishment
 from relais.pros import accounts
 from relais.pros.models import Listing, Professional
-
-from ..directory.conftest import row, run_import, write_stock
+from tests.factories import row, run_import, write_stock
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "une-phrase-de-passe-solide"
@@ -188,31 +185,12 @@ def test_login_logout_and_lockout(client):
     assert locked.status_code == 429  # django-axes
 
 
-class _Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-def test_verification_email_goes_out_over_real_smtp(client, settings):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        sign_up(client, "smtp@example.org")
-    finally:
-        controller.stop()
-    assert len(inbox.messages) == 1 and inbox.messages[0].rcpt_tos == ["smtp@example.org"]
-    body = inbox.messages[0].content.decode()
+def test_verification_email_goes_out_over_real_smtp(client, smtp):
+    sign_up(client, "smtp@example.org")
+    smtp.stop()
+    assert len(smtp.mailbox.envelopes) == 1
+    assert smtp.mailbox.envelopes[0][1] == ["smtp@example.org"]
+    body = smtp.mailbox.text(smtp.mailbox.messages[0])
     assert "/pro/verification/" in body
 
 

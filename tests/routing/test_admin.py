@@ -6,8 +6,8 @@ from django.urls import reverse
 from relais.core.models import AuditEvent
 from relais.routing import services
 from relais.routing.models import Delivery, RoutingDecision
-from tests.routing import factories as f
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset
 
 pytestmark = pytest.mark.django_db
 

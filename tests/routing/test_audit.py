@@ -4,7 +4,7 @@ import pytest
 
 from relais.core import audit
 from relais.core.models import AppendOnlyError, AuditEvent
-from tests.routing import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ from relais.core import audit
 from relais.core.models import AuditEvent
 from relais.directory.models import Metier
 from relais.routing import services
-from relais.routing.models import Delivery, Feedback
-from tests.routing import factories as f
-from tests.routing.factories import NANTES, offset
+from relais.routing.models import Feedback
+from tests import factories as f
+from tests.factories import NANTES, offset
 
 pytestmark = pytest.mark.django_db
 
@@ -20,9 +20,8 @@ pytestmark = pytest.mark.django_db
 def shared_delivery():
     called = f.listing(*NANTES, ["plombier"], email="a@example.fr")
     f.listing(*offset(*NANTES, 4), ["plombier"], email="b@example.fr")
-    vm = f.voicemail(called)
-    services.route_voicemail(vm)
-    return Delivery.objects.get(voicemail=vm, kind="shared")
+    _own, (shared,) = f.route(f.voicemail(called))
+    return shared
 
 
 def test_record_feedback_stores_it_once_per_kind(shared_delivery):

@@ -6,8 +6,8 @@ from relais.directory.models import Metier
 from relais.pros.models import Listing
 from relais.routing import geo, index
 from relais.routing.models import RecipientIndex
-from tests.routing import factories as f
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset
 
 pytestmark = pytest.mark.django_db
 

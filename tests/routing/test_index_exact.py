@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from relais.directory.models import Establishment
 from relais.pros.models import Listing, Professional
 from relais.routing import geo, index
-from tests.routing import factories as f
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 from relais.core.models import AuditEvent
 from relais.routing import links, services
 from relais.routing.models import Delivery
-from tests.routing import factories as f
-from tests.routing.factories import CALLER, CALLER_FR, NANTES, REDACTED, TRANSCRIPT, offset
+from tests import factories as f
+from tests.factories import CALLER, CALLER_FR, NANTES, REDACTED, TRANSCRIPT, offset
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +25,7 @@ def routed(settings):
     f.listing(*offset(*NANTES, 7), ["plombier"], email="voisin@example.fr",
                       name="Plomberie Voisine")
     vm = f.voicemail(called)
-    services.route_voicemail(vm)
-    own = Delivery.objects.get(voicemail=vm, kind="own")
-    shared = Delivery.objects.get(voicemail=vm, kind="shared")
+    own, (shared,) = f.route(vm)
     return vm, own, shared
 
 

@@ -13,10 +13,15 @@ from relais.pros.models import Listing
 from relais.routing import access, notifications, services
 from relais.routing.models import Delivery, Digest
 from relais.voicemail import pipeline
-from tests.helpers import make_deferred_tasks_due, relais, relais_env, start_relais
-from tests.routing import factories as f
-from tests.routing.conftest import drain
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset
+from tests.helpers import (
+    drain,
+    make_deferred_tasks_due,
+    relais,
+    relais_env,
+    start_relais,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -198,7 +203,7 @@ def test_a_worker_killed_right_after_the_server_accepted_sends_again_with_the_sa
         smtp, pair):
     """The residual risk, shown: never lost, at worst a duplicate with one Message-ID."""
     env = relais_env(
-        RELAIS_TEST_PIPELINE="tests.routing.conftest.ROUTING_STEPS",
+        RELAIS_TEST_PIPELINE="tests.helpers.ROUTING_STEPS",
         RELAIS_NOTIFY_LEASE_SECONDS="1",
         EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
         RELAIS_PUBLIC_URL="http://testserver",

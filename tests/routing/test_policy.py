@@ -6,7 +6,7 @@ import pytest
 
 from relais.routing import policy
 from relais.routing.policy import Candidate, Facts, Rules
-from tests.routing.factories import NANTES, offset
+from tests.factories import NANTES, offset
 
 RULES = Rules(radius_km=50, max_recipients=5, threshold=0.8)
 LAT, LON = NANTES

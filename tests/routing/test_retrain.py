@@ -12,8 +12,8 @@ from relais.voicemail.models import Voicemail
 from relais.voicemail.understanding import model
 from relais.voicemail.understanding.decide import get_understander, reset_understander
 from relais.voicemail.understanding.features import analyse
-from tests.routing import factories as f
-from tests.routing.factories import NANTES, offset
+from tests import factories as f
+from tests.factories import NANTES, offset
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -30,8 +30,8 @@ def shared_delivery(text: str, intent: str = "quote_request") -> Delivery:
     f.listing(*offset(*here, 3), ["plombier"])
     vm = f.voicemail(called, intent=intent)
     Voicemail.objects.filter(pk=vm.pk).update(redacted_text=text)
-    services.route_voicemail(vm)
-    return Delivery.objects.get(voicemail=vm, kind="shared")
+    _own, (shared,) = f.route(vm)
+    return shared
 
 
 def test_feedback_becomes_training_rows():

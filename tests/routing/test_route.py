@@ -7,9 +7,9 @@ from relais.routing import services
 from relais.routing.models import Delivery, RoutingDecision
 from relais.voicemail import pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
-from tests.routing import factories as f
-from tests.routing.conftest import drain
-from tests.routing.factories import CALLER, CALLER_FR, NANTES, offset
+from tests import factories as f
+from tests.factories import CALLER, CALLER_FR, NANTES, offset
+from tests.helpers import drain, recipients
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,10 +49,6 @@ def run(vm):
     return vm
 
 
-def received(smtp):
-    return sorted(addr for _, rcpts in smtp.mailbox.envelopes for addr in rcpts)
-
-
 def test_a_shareable_request_goes_to_the_called_plumber_and_the_5_nearest_eligible(
         routing_steps, smtp, directory):
     called, near = directory
@@ -81,8 +77,9 @@ def test_a_shareable_request_goes_to_the_called_plumber_and_the_5_nearest_eligib
     assert skipped.listing == near["noemail6"] and "e-mail" in skipped.status_reason
 
     # Exactly the called plumber + 5 neighbours got one email each; nobody else.
-    assert received(smtp) == sorted(["appele@example.fr", "p3@example.fr", "p8@example.fr",
-                                     "p15@example.fr", "p25@example.fr", "p35@example.fr"])
+    assert recipients(smtp.mailbox) == sorted([
+        "appele@example.fr", "p3@example.fr", "p8@example.fr", "p15@example.fr",
+        "p25@example.fr", "p35@example.fr"])
     own_mail = smtp.mailbox.to("appele@example.fr")[0]
     assert smtp.mailbox.subject(own_mail) == (
         "[Relais] Nouveau message pour Plomberie Appelée · Plombier · URGENT")
@@ -104,7 +101,7 @@ def test_private_consent_reaches_only_the_called_professional(routing_steps, smt
     assert (decision.outcome, [r["code"] for r in decision.reasons]) == (
         "own_only", ["consent_private"])
     assert list(Delivery.objects.filter(voicemail=vm).values_list("kind", flat=True)) == ["own"]
-    assert received(smtp) == ["appele@example.fr"]
+    assert recipients(smtp.mailbox) == ["appele@example.fr"]
 
 
 def test_a_message_that_is_not_a_request_stays_with_the_called_professional(
@@ -112,7 +109,7 @@ def test_a_message_that_is_not_a_request_stays_with_the_called_professional(
     called, _ = directory
     vm = run(f.voicemail(called, shareable=False, intent="billing_or_admin", metier=None))
     assert RoutingDecision.objects.get(voicemail=vm).outcome == "own_only"
-    assert received(smtp) == ["appele@example.fr"]
+    assert recipients(smtp.mailbox) == ["appele@example.fr"]
 
 
 def test_a_health_request_is_never_shared(routing_steps, smtp):
@@ -121,7 +118,7 @@ def test_a_health_request_is_never_shared(routing_steps, smtp):
     vm = run(f.voicemail(called, metier="infirmier", confidence=0.99))
     decision = RoutingDecision.objects.get(voicemail=vm)
     assert [r["code"] for r in decision.reasons] == ["metier_not_shareable"]
-    assert received(smtp) == ["infirmiere@example.fr"]
+    assert recipients(smtp.mailbox) == ["infirmiere@example.fr"]
 
 
 def test_under_the_threshold_the_request_waits_for_an_operator_who_approves(
@@ -130,7 +127,7 @@ def test_under_the_threshold_the_request_waits_for_an_operator_who_approves(
     vm = run(f.voicemail(called, confidence=0.55))
     decision = RoutingDecision.objects.get(voicemail=vm)
     assert (decision.outcome, decision.moderation) == ("moderation", "pending")
-    assert received(smtp) == ["appele@example.fr"]  # the called pro never waits
+    assert recipients(smtp.mailbox) == ["appele@example.fr"]  # the called pro never waits
 
     created = services.approve_moderation(decision, admin_user)
     drain()
@@ -139,7 +136,7 @@ def test_under_the_threshold_the_request_waits_for_an_operator_who_approves(
     assert (decision.outcome, decision.moderation, decision.moderated_by) == (
         "shared", "approved", admin_user)
     assert [r["code"] for r in decision.reasons] == ["under_threshold", "moderation_approved"]
-    assert len(received(smtp)) == 6
+    assert len(recipients(smtp.mailbox)) == 6
     with pytest.raises(services.ModerationError):
         services.approve_moderation(decision, admin_user)  # once only
 
@@ -154,7 +151,7 @@ def test_an_operator_rejection_keeps_it_with_the_called_professional(
     decision.refresh_from_db()
     assert (decision.outcome, decision.moderation) == ("own_only", "rejected")
     assert Delivery.objects.filter(voicemail=vm).count() == 1
-    assert received(smtp) == ["appele@example.fr"]
+    assert recipients(smtp.mailbox) == ["appele@example.fr"]
 
 
 def test_routing_twice_changes_nothing(routing_steps, smtp, directory):

@@ -5,13 +5,13 @@ import pytest
 from relais.directory.models import Establishment, Metier
 from relais.pros.models import Listing
 from relais.routing.models import RecipientIndex
-from tests.directory.conftest import lambert, row, run_import, stock  # noqa: F401
-from tests.routing import factories as f
+from tests import factories as f
+from tests.factories import lambert, row, run_import
 
 pytestmark = pytest.mark.django_db
 
 
-def test_an_establishment_closed_or_moved_by_the_import_leaves_or_moves_in_the_index(stock):  # noqa: F811
+def test_an_establishment_closed_or_moved_by_the_import_leaves_or_moves_in_the_index(stock):
     run_import(stock([row("30000000000011"), row("30000000000029")]))
     listings = []
     for siret in ("30000000000011", "30000000000029"):

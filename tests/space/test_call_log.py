@@ -4,21 +4,13 @@ import pytest
 
 from relais.calls.models import TrackingNumber
 from relais.voicemail.models import Voicemail
-from tests.calls.conftest import (  # noqa: F401 - fixtures of the calls tests
-    CALLER,
-    TRACKING,
-    _calls_settings,
-    listing,
-    make_listing,
-    phone,
-    tracking,
-    wav,
-)
+from tests.factories import PHONE_CALLER as CALLER
+from tests.factories import TRACKING, make_listing
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("calls_settings")]
 
 
-def test_professionals_see_only_their_own_calls(client, phone, tracking, wav):  # noqa: F811
+def test_professionals_see_only_their_own_calls(client, phone, tracking, wav):
     other = make_listing(siret="98765432100019", name="Serrurerie Dupont",
                          email="dupont@example.org")
     TrackingNumber.objects.create(e164="+33199000002", listing=other)

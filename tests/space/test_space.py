@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from relais.core import audit
 from relais.core.models import AuditEvent
@@ -14,15 +13,10 @@ from relais.routing import links, reads
 from relais.routing import services as routing
 from relais.routing.models import CallerReport, Delivery, Feedback
 from relais.voicemail.models import Voicemail
-from tests.routing import factories as f
-from tests.routing.factories import CALLER, CALLER_FR, NANTES, offset
+from tests import factories as f
+from tests.factories import CALLER, CALLER_FR, NANTES, offset
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def operator():
-    return get_user_model().objects.create_superuser("ops", "ops@example.fr", "motdepasse-42")
 
 
 @pytest.fixture
@@ -33,9 +27,7 @@ def world(settings):
     a = f.listing(*NANTES, ["plombier"], name="Plomberie A")
     b = f.listing(*offset(*NANTES, 5), ["plombier"], name="Plomberie B")
     vm = f.voicemail(a)
-    routing.route_voicemail(vm)
-    own = Delivery.objects.get(voicemail=vm, kind="own")
-    shared = Delivery.objects.get(voicemail=vm, kind="shared")
+    own, (shared,) = f.route(vm)
     assert (own.listing, shared.listing) == (a, b)
     return {"a": a, "b": b, "vm": vm, "own": own, "shared": shared}
 

@@ -2,8 +2,7 @@
 message (transcript, player, number), handled, shared request, unlock, "pas pour moi"."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from relais.core import audit
 from relais.core.models import AuditEvent
@@ -11,35 +10,23 @@ from relais.credits import services as credits
 from relais.credits.models import Unlock
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Feedback
-from tests.routing import factories as f
-from tests.routing.factories import CALLER_FR, NANTES, offset
+from tests import factories as f
+from tests.factories import CALLER_FR, NANTES, offset
+from tests.helpers import audio_duration
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 EMAIL, PASSWORD = "plombier.a@example.fr", "motdepasse-solide-42"
 OTHER_CALLER, OTHER_CALLER_FR = "+33698765432", "06 98 76 54 32"
 
 
-def audio_duration(page) -> float:
-    return page.evaluate("""() => new Promise((resolve, reject) => {
-        const a = document.querySelector('audio');
-        a.addEventListener('loadedmetadata', () => resolve(a.duration));
-        a.addEventListener('error', () => reject('audio error ' + a.error.code));
-        a.load();
-    })""")
-
-
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_a_professional_works_through_its_space_in_chromium(live_server, settings):
+def test_a_professional_works_through_its_space_in_chromium(live_server, settings, operator,
+                                                           browser):
     settings.RELAIS_PUBLIC_URL = live_server.url
     settings.RELAIS_UNLOCK_COST = 1
     settings.RELAIS_UNLOCK_CAP = 3
-    operator = get_user_model().objects.create_superuser("ops", "ops@example.fr", "x-42-y-42")
-    pro = f.professional(EMAIL)
-    pro.user.username = EMAIL  # the login form takes the e-mail address as username
-    pro.user.set_password(PASSWORD)
-    pro.user.save()
+    # The login form takes the e-mail address as username; the password is PASSWORD.
+    pro = f.professional(EMAIL, username=EMAIL)
     mine = f.listing(*NANTES, ["plombier"], pro=pro, name="Plomberie Atlantique")
     other = f.listing(*offset(*NANTES, 8), ["plombier"], name="Plomberie Voisine")
     own_vm = f.voicemail(mine, consent="private")
@@ -52,70 +39,68 @@ def test_a_professional_works_through_its_space_in_chromium(live_server, setting
     credits.grant(pro, 2, by=operator, note="bienvenue")
 
     errors = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(locale="fr-FR")
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(f"{live_server.url}/pro/connexion/?next=/pro/")
-        page.locator('input[name="username"]').fill(EMAIL)
-        page.locator('input[name="password"]').fill(PASSWORD)
-        page.get_by_role("button", name="Se connecter").click()
-        page.wait_for_url(f"{live_server.url}/pro/")
+    page = browser.new_page(locale="fr-FR")
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server.url}/pro/connexion/?next=/pro/")
+    page.locator('input[name="username"]').fill(EMAIL)
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{live_server.url}/pro/")
 
-        # The inbox: both deliveries, new, no personal data.
-        rows = page.locator("tr.delivery-row")
-        expect(rows).to_have_count(2)
-        inbox_text = page.locator("main").inner_text()
-        assert "Solde : 2 crédits" in inbox_text
-        assert CALLER_FR not in inbox_text and "fuite" not in inbox_text
+    # The inbox: both deliveries, new, no personal data.
+    rows = page.locator("tr.delivery-row")
+    expect(rows).to_have_count(2)
+    inbox_text = page.locator("main").inner_text()
+    assert "Solde : 2 crédits" in inbox_text
+    assert CALLER_FR not in inbox_text and "fuite" not in inbox_text
 
-        # Own message: full transcript, number, the recording plays.
-        page.locator(f'tr[data-delivery="{own.pk}"] a').first.click()
-        page.wait_for_url(f"**/pro/messages/{own.pk}/")
-        assert "Nadia Bensaïd" in page.locator("blockquote.transcript").inner_text()
-        assert page.locator(".caller").inner_text().endswith(CALLER_FR)
-        src = page.locator("audio").get_attribute("src")
-        media = page.request.get(live_server.url + src)
-        assert media.status == 200 and media.headers["content-type"].startswith("audio/")
-        assert media.body()[:4] == b"RIFF"
-        assert audio_duration(page) == pytest.approx(1.0, abs=0.05)
-        page.get_by_role("button", name="Marquer comme traité").click()
-        expect(page.locator(".messages")).to_contain_text("traité")
-        expect(page.locator(".badge.state")).to_have_text("traité")
+    # Own message: full transcript, number, the recording plays.
+    page.locator(f'tr[data-delivery="{own.pk}"] a').first.click()
+    page.wait_for_url(f"**/pro/messages/{own.pk}/")
+    assert "Nadia Bensaïd" in page.locator("blockquote.transcript").inner_text()
+    assert page.locator(".caller").inner_text().endswith(CALLER_FR)
+    src = page.locator("audio").get_attribute("src")
+    media = page.request.get(live_server.url + src)
+    assert media.status == 200 and media.headers["content-type"].startswith("audio/")
+    assert media.body()[:4] == b"RIFF"
+    assert audio_duration(page) == pytest.approx(1.0, abs=0.05)
+    page.get_by_role("button", name="Marquer comme traité").click()
+    expect(page.locator(".messages")).to_contain_text("traité")
+    expect(page.locator(".badge.state")).to_have_text("traité")
 
-        # Only the shared request is still new.
-        page.goto(f"{live_server.url}/pro/?filtre=nouveaux")
-        expect(page.locator("tr.delivery-row")).to_have_count(1)
-        page.locator(f'tr[data-delivery="{shared.pk}"] a').first.click()
-        page.wait_for_url(f"**/pro/messages/{shared.pk}/")
-        text = page.locator("main").inner_text()
-        assert "[numéro]" in text and "Bensaïd" not in text and OTHER_CALLER_FR not in text
-        assert page.locator(".caller").count() == 0
-        assert "/extract" in page.locator("audio").get_attribute("src")
-        assert audio_duration(page) == pytest.approx(0.5, abs=0.05)
-        unlock_box = page.locator("section.unlock")
-        expect(unlock_box).to_contain_text("coûte 1 crédit")
-        expect(unlock_box).to_contain_text("Votre solde : 2")
-        expect(unlock_box).to_contain_text("Encore 3 déblocages possibles sur 3")
+    # Only the shared request is still new.
+    page.goto(f"{live_server.url}/pro/?filtre=nouveaux")
+    expect(page.locator("tr.delivery-row")).to_have_count(1)
+    page.locator(f'tr[data-delivery="{shared.pk}"] a').first.click()
+    page.wait_for_url(f"**/pro/messages/{shared.pk}/")
+    text = page.locator("main").inner_text()
+    assert "[numéro]" in text and "Bensaïd" not in text and OTHER_CALLER_FR not in text
+    assert page.locator(".caller").count() == 0
+    assert "/extract" in page.locator("audio").get_attribute("src")
+    assert audio_duration(page) == pytest.approx(0.5, abs=0.05)
+    unlock_box = page.locator("section.unlock")
+    expect(unlock_box).to_contain_text("coûte 1 crédit")
+    expect(unlock_box).to_contain_text("Votre solde : 2")
+    expect(unlock_box).to_contain_text("Encore 3 déblocages possibles sur 3")
 
-        # Unlock: the number appears, the balance goes down by the cost.
-        page.get_by_role("button", name="Débloquer le numéro").click()
-        expect(page.locator(".messages")).to_contain_text("Numéro débloqué")
-        expect(page.locator(".caller")).to_contain_text(OTHER_CALLER_FR)
-        page.goto(f"{live_server.url}/pro/credits/")
-        expect(page.locator(".balance")).to_contain_text("Solde : 1 crédit")
-        expect(page.locator("table.ledger")).to_contain_text("Déblocage")
+    # Unlock: the number appears, the balance goes down by the cost.
+    page.get_by_role("button", name="Débloquer le numéro").click()
+    expect(page.locator(".messages")).to_contain_text("Numéro débloqué")
+    expect(page.locator(".caller")).to_contain_text(OTHER_CALLER_FR)
+    page.goto(f"{live_server.url}/pro/credits/")
+    expect(page.locator(".balance")).to_contain_text("Solde : 1 crédit")
+    expect(page.locator("table.ledger")).to_contain_text("Déblocage")
 
-        # "Pas pour moi" on the shared request.
-        page.goto(f"{live_server.url}/pro/messages/{shared.pk}/")
-        page.locator("details.feedback summary").click()
-        page.get_by_label("Ce n'est pas mon métier").check()
-        page.get_by_label("Le bon métier serait (facultatif)").select_option(
-            label="Chauffagiste")
-        page.get_by_label("Commentaire (facultatif)").fill("C'est une chaudière.")
-        page.locator("details.feedback").get_by_role("button", name="Envoyer").click()
-        expect(page.locator(".feedback-given")).to_contain_text("pas mon métier")
-        browser.close()
+    # "Pas pour moi" on the shared request.
+    page.goto(f"{live_server.url}/pro/messages/{shared.pk}/")
+    page.locator("details.feedback summary").click()
+    page.get_by_label("Ce n'est pas mon métier").check()
+    page.get_by_label("Le bon métier serait (facultatif)").select_option(
+        label="Chauffagiste")
+    page.get_by_label("Commentaire (facultatif)").fill("C'est une chaudière.")
+    page.locator("details.feedback").get_by_role("button", name="Envoyer").click()
+    expect(page.locator(".feedback-given")).to_contain_text("pas mon métier")
+    page.close()
 
     assert not [e for e in errors if "Content Security Policy" in e], errors
     own.refresh_from_db()

@@ -1,9 +1,9 @@
 import pytest
-from django.core.management import call_command
 
 from relais.voicemail import pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
 from relais.voicemail.pipeline import Step
+from tests.helpers import drain
 from tests.voicemail import steps
 
 
@@ -14,7 +14,7 @@ def test_operator_retries_a_failed_voicemail_from_the_admin(admin_client, settin
     settings.RELAIS_PIPELINE = [Step(steps.broken, "audio", name="normalise")]
     vm = Voicemail.objects.create(caller_e164="+33612345678")
     pipeline.start(vm)
-    call_command("worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
+    drain()
     vm.refresh_from_db()
     assert vm.status == "failed"
 
@@ -29,7 +29,7 @@ def test_operator_retries_a_failed_voicemail_from_the_admin(admin_client, settin
         follow=True,
     )
     assert "1 message(s) relancé(s)." in response.content.decode()
-    call_command("worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
+    drain()
     vm.refresh_from_db()
     assert vm.status == "done"
     assert PipelineStep.objects.get(voicemail=vm).status == "done"

@@ -12,8 +12,7 @@ import pytest
 
 from relais.voicemail import audio
 from relais.voicemail.audio import AudioError, decode
-
-from .clips import FORMATS, speak_samples, tone_samples, write_audio
+from tests.clips import FORMATS, speak_samples, tone_samples, write_audio
 
 TEXT = "Bonjour, je vous appelle pour un devis de plomberie à Lyon."
 

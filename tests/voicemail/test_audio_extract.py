@@ -5,8 +5,7 @@ import pytest
 
 from relais.voicemail import audio
 from relais.voicemail.audio import decode, make_extract
-
-from .clips import speak
+from tests.clips import speak
 
 SR = 16000
 TEXT = (

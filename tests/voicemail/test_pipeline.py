@@ -1,23 +1,24 @@
-import signal
 import time
 
 import pytest
-from django.core.management import call_command
 
 from relais.voicemail import pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
 from relais.voicemail.pipeline import Step
-from tests.helpers import make_deferred_tasks_due, relais, relais_env, start_relais
+from tests.helpers import (
+    drain,
+    kill_when,
+    make_deferred_tasks_due,
+    relais,
+    relais_env,
+    start_relais,
+)
 from tests.voicemail import steps as test_steps
 from tests.voicemail.steps import append_transcript, broken, flaky, ok, reject
 
 
 def use_steps(settings, *steps):
     settings.RELAIS_PIPELINE = list(steps)
-
-
-def drain():
-    call_command("worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
 
 
 @pytest.fixture(autouse=True)
@@ -158,17 +159,7 @@ def test_a_worker_killed_mid_step_leaves_the_voicemail_to_be_picked_up(tmp_path,
     ), env=env)
     assert enqueue.returncode == 0, enqueue.stdout + enqueue.stderr
     worker = start_relais("worker", "--no-startup-delay", "--interval", "0.2", env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert time.monotonic() < deadline, "the worker never started the step"
-            assert worker.poll() is None, worker.stdout.read()
-            time.sleep(0.1)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    kill_when(worker, marker.exists, 60, "the worker never started the step")
     step = PipelineStep.objects.get(voicemail=voicemail, name="slow")
     assert (step.status, step.attempts) == ("running", 1)
     time.sleep(2.5)  # the lease runs out

@@ -7,7 +7,6 @@ import av
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 
 from relais.calls.models import TrackingNumber
 from relais.voicemail import audio, recordings
@@ -15,8 +14,10 @@ from relais.voicemail import steps as voicemail_steps
 from relais.voicemail.models import PipelineStep, Voicemail
 from relais.voicemail.pipeline import Step
 from relais.voicemail.understanding import INTENTS
-from tests.calls.conftest import CALLER, TRACKING, make_listing
-from tests.voicemail.clips import speak, whisper_model  # noqa: F401 - a fixture
+from tests.clips import speak
+from tests.factories import PHONE_CALLER as CALLER
+from tests.factories import REQUEST, TRACKING, make_listing
+from tests.helpers import drain
 
 UP_TO_REDACT = [
     Step(recordings.fetch_step, "audio", name="fetch"),
@@ -26,12 +27,6 @@ UP_TO_REDACT = [
     Step(voicemail_steps.redact, "audio"),
 ]
 OWN = UP_TO_REDACT[1:]
-REQUEST = "Bonjour, je cherche un plombier pour une fuite d'eau. Merci de me rappeler."
-
-
-def drain():
-    call_command("worker", batch=True, verbosity=0, startup_delay=False, no_schedule=True)
-
 
 def plumber():
     listing = make_listing()
@@ -42,7 +37,7 @@ def plumber():
 @pytest.mark.whisper
 @pytest.mark.django_db(transaction=True)
 def test_a_captured_voicemail_goes_through_every_step(live_server, settings, tmp_path,
-                                                      whisper_model):  # noqa: F811
+                                                      whisper_model):
     from relais.demo.phone import InProcess, LocalPhone
 
     settings.RELAIS_PUBLIC_URL = live_server.url
@@ -81,7 +76,7 @@ def tone_energy(samples, start, end, freq=1000.0):
 @pytest.mark.whisper
 @pytest.mark.django_db(transaction=True)
 def test_redact_bleeps_the_words_it_redacted_in_the_extract(settings, tmp_path,
-                                                            whisper_model):  # noqa: F811
+                                                            whisper_model):
     settings.RELAIS_PIPELINE = OWN
     clip = speak("Bonjour, je cherche un plombier pour une fuite sous l'évier de ma cuisine, "
                  "c'est assez urgent, merci beaucoup.", tmp_path / "m.wav", speed=120)

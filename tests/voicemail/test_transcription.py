@@ -18,8 +18,7 @@ from relais.voicemail.transcription import (
     transcribe,
     word_char_spans,
 )
-
-from .clips import speak, speak_samples, tone_samples, whisper_model  # noqa: F401
+from tests.clips import speak, speak_samples, tone_samples
 
 FRENCH = "Bonjour, je voudrais un devis pour repeindre ma cuisine. Merci, au revoir."
 EXPECTED_SOME_OF = {"bonjour", "devis", "cuisine", "merci", "revoir", "repeindre"}
@@ -49,7 +48,7 @@ def _check_words(t, duration):
 
 
 @pytest.mark.whisper
-def test_french_clip_batched_default(whisper_model, padded_clip):  # noqa: F811
+def test_french_clip_batched_default(whisper_model, padded_clip):
     t = transcribe(padded_clip)
     _check_words(t, padded_clip.duration_s)
     assert t.language == "fr" and t.language_probability == 1
@@ -65,7 +64,7 @@ def test_french_clip_batched_default(whisper_model, padded_clip):  # noqa: F811
 
 
 @pytest.mark.whisper
-def test_french_clip_sequential_and_without_vad(whisper_model, padded_clip):  # noqa: F811
+def test_french_clip_sequential_and_without_vad(whisper_model, padded_clip):
     t = transcribe(padded_clip, batch_size=0)
     _check_words(t, padded_clip.duration_s)
     assert 3.5 <= t.words[0]["start"]
@@ -75,7 +74,7 @@ def test_french_clip_sequential_and_without_vad(whisper_model, padded_clip):  # 
 
 
 @pytest.mark.whisper
-def test_silence_cut_by_the_vad_does_not_shift_later_words(whisper_model):  # noqa: F811
+def test_silence_cut_by_the_vad_does_not_shift_later_words(whisper_model):
     """Word times stay in the message's timeline across a long pause (bleeps rely on it)."""
     first, sr = speak_samples("Bonjour, je voudrais un devis pour ma cuisine.", speed=140)
     second, _ = speak_samples("Merci beaucoup, au revoir.", speed=140)
@@ -94,7 +93,7 @@ def test_silence_cut_by_the_vad_does_not_shift_later_words(whisper_model):  # no
 
 
 @pytest.mark.whisper
-def test_language_detection_records_the_language(whisper_model, tmp_path):  # noqa: F811
+def test_language_detection_records_the_language(whisper_model, tmp_path):
     clip = decode(speak("Hello, I would like a quote for painting my kitchen. Thank you.",
                         tmp_path / "en.wav", voice="en", speed=140))
     t = transcribe(clip, language="auto")
@@ -106,13 +105,13 @@ def test_language_detection_records_the_language(whisper_model, tmp_path):  # no
 
 
 @pytest.mark.whisper
-def test_no_speech_gives_an_empty_transcript(whisper_model):  # noqa: F811
+def test_no_speech_gives_an_empty_transcript(whisper_model):
     t = transcribe(tone_samples(3.0, 440))  # a dial tone: VAD finds no speech
     assert t.text == "" and t.words == [] and t.speech_s == 0
 
 
 @pytest.mark.whisper
-def test_model_loaded_once_per_process_with_the_settings(whisper_model, settings):  # noqa: F811
+def test_model_loaded_once_per_process_with_the_settings(whisper_model, settings):
     assert get_model() is whisper_model
     assert whisper_model.compute_type == settings.RELAIS_WHISPER_COMPUTE_TYPE == "int8"
     assert whisper_model.cpu_threads == settings.RELAIS_WHISPER_THREADS

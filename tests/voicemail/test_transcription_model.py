@@ -12,8 +12,7 @@ import pytest
 from relais.voicemail import transcription as tr
 from relais.voicemail.audio import decode, to_wav_bytes
 from relais.voicemail.transcription import BUNDLED_FILES, ModelError, ensure_bundled_model
-
-from .clips import speak_samples
+from tests.clips import speak_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,8 @@ WAV, everything else is PyAV. Formats (``fmt``):
 - ``webm`` (WebM/Opus 48 kHz, what a browser's MediaRecorder produces),
 - ``m4a`` (AAC in MP4, Safari's MediaRecorder).
 
-``whisper_model`` is a session fixture with the real model (``from .clips import
-whisper_model``); tests using it are marked ``@pytest.mark.whisper``.
+``whisper_model`` (tests/conftest.py) is a session fixture with the real model; tests
+using it are marked ``@pytest.mark.whisper``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pytest
 
 ESPEAK = shutil.which("espeak-ng") or "/usr/bin/espeak-ng"
 
@@ -156,10 +155,3 @@ def _resample(samples: np.ndarray, sr: int, rate: int) -> np.ndarray:
     parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
     return np.concatenate(parts).astype(np.float32)
 
-
-@pytest.fixture(scope="session")
-def whisper_model():
-    """The real Whisper model of the settings, loaded once (import this fixture)."""
-    from relais.voicemail.transcription import get_model
-
-    return get_model()
