@@ -155,6 +155,20 @@ def test_bad_input_gets_a_message_never_a_500(client, directory, params, field, 
     assert body["message"].split("«")[0].strip()[:20] in page.content.decode()
 
 
+@pytest.mark.parametrize("name", ["lat", "lon", "radius_km", "page"])
+def test_api_numbers_given_empty_are_malformed_but_the_form_sends_empty_fields(client,
+                                                                                directory,
+                                                                                name):
+    params = {"quoi": "plombier", "ou": "Créteil", name: ""}
+    response = client.get("/api/v1/search", params)
+    assert response.status_code == 400
+    body = response.json()
+    schema("Error").validate(body)
+    assert body["field"] == name
+    # The HTML form submits its empty position fields: the page still searches.
+    assert client.get("/recherche/", params).status_code == 200
+
+
 def test_api_answers_other_methods_with_405(client, directory):
     for method in ("post", "put", "delete"):
         assert getattr(client, method)("/api/v1/search").status_code == 405

@@ -98,10 +98,18 @@ def api_establishment(request, siret: str):
     return _json(payload(establishment))
 
 
+API_NUMBERS = ("lat", "lon", "radius_km", "page")
+
+
 @csrf_exempt
 @require_GET
 def api_search(request):
     params = request.GET
+    # The HTML form sends its empty fields; the API's numbers, when given, are numbers.
+    for name in API_NUMBERS:
+        if name in params and not params[name].strip():
+            return _error("invalid_query", _("« %(field)s » doit être un nombre.")
+                          % {"field": name}, 400, name)
     try:
         query = directory_search.parse(params)
     except directory_search.SearchError as e:
