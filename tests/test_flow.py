@@ -22,7 +22,8 @@ def test_the_step_names_stored_in_pipeline_rows_and_their_queues():
     assert [(s.name, s.queue, s.max_attempts) for s in flow.PIPELINE] == [
         ("fetch", "audio", 60), ("normalise", "audio", None),
         ("transcribe", "transcription", None), ("understand", "default", None),
-        ("redact", "audio", None), ("route", "default", 12),
+        # route waits for the consent (state "waiting") without using attempts.
+        ("redact", "audio", None), ("route", "default", None),
         ("notify", "notifications", None),
     ]
     assert flow.PIPELINE[0].function is recordings.fetch_step

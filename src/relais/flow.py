@@ -25,8 +25,9 @@ PIPELINE = (
     Step(voicemail_steps.transcribe, "transcription"),
     Step(voicemail_steps.understand, "default"),
     Step(voicemail_steps.redact, "audio"),
-    # Waits (retries) while the caller may still be answering the consent question.
-    Step(routing_steps.route, "default", max_attempts=12),
+    # Waits (state "waiting", no attempt counted) while the caller may still be answering
+    # the consent question; woken when the consent becomes final.
+    Step(routing_steps.route, "default"),
     Step(routing_steps.notify, "notifications"),
 )
 

@@ -230,12 +230,11 @@ def test_hanging_up_before_answering_the_question_means_private(client, tracking
     assert b"<Gather" in r.content
     vm = Voicemail.objects.get()
     assert not consent.is_final(vm)
-    with pytest.raises(consent.ConsentPending):
-        consent.final_consent(vm)
+    assert consent.pending_until(vm) == consent.deadline(vm)  # the route step would wait
     assert post(client, "/telephony/twilio/status", base(CallStatus="completed")).status_code == 204
     vm.refresh_from_db()
     assert vm.consent == "private" and consent.is_final(vm)
-    assert consent.final_consent(vm) == "private"
+    assert consent.pending_until(vm) is None and vm.consent == "private"
     # A stray gather arriving after the call ended does not turn it into "share".
     post(client, "/telephony/twilio/gather", base(Digits="1"))
     vm.refresh_from_db()
@@ -246,10 +245,12 @@ def test_consent_settles_to_private_after_the_wait(client, tracking, settings):
     missed_call(client)
     post(client, "/telephony/twilio/recording-status", recording())
     vm = Voicemail.objects.get()
-    with pytest.raises(consent.ConsentPending):
-        consent.final_consent(vm)
+    until = consent.pending_until(vm)
+    assert until == vm.created_at + timedelta(seconds=settings.RELAIS_CONSENT_WAIT_SECONDS)
+    assert not consent.is_final(vm)
     later = timezone.now() + timedelta(seconds=settings.RELAIS_CONSENT_WAIT_SECONDS + 1)
-    assert consent.final_consent(vm, now=later) == "private"
+    assert consent.pending_until(vm, now=later) is None
+    assert vm.consent == "private" and vm.consent_recorded_at == later
     assert Voicemail.objects.get().consent_recorded_at == later
 
 

@@ -77,6 +77,22 @@ def test_release_schedules_the_next_attempt_and_finish_clears_it(voicemail):
         "done", 3, None, None)
 
 
+def test_postpone_gives_the_attempt_back_and_sets_when_it_is_due(voicemail):
+    step, now = row(voicemail), timezone.now()
+    assert jobs.claim(one(step), LEASE, now=now)
+    until = now + timedelta(minutes=5)
+    assert jobs.postpone(one(step), until, status="waiting") == 1
+    step.refresh_from_db()
+    assert (step.status, step.attempts, step.lease_until, step.next_attempt_at) == (
+        "waiting", 0, None, until)
+    assert not jobs.claim(one(step), LEASE, now=until - timedelta(seconds=1))
+    assert jobs.claim(one(step), LEASE, now=until)
+    jobs.postpone(one(step), None)  # due at once
+    jobs.postpone(one(step), None)  # never below zero
+    step.refresh_from_db()
+    assert (step.attempts, step.next_attempt_at) == (0, None)
+
+
 def test_expired_lost_and_stalled_rows(voicemail):
     now = timezone.now()
     ago = timedelta(seconds=LEASE + 1)

@@ -2,9 +2,11 @@
 
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
-from relais.voicemail.pipeline import Step, Stop
+from relais.voicemail import pipeline
+from relais.voicemail.pipeline import Step, Stop, Wait
 
 CALLS: list[tuple[str, str]] = []
 
@@ -31,6 +33,28 @@ def broken(voicemail):
 
 def reject(voicemail):
     raise Stop("rejected", "not a voice message: silence only")
+
+
+WAIT = timedelta(hours=1)
+
+
+def wait_for_transcript(voicemail):
+    """Cannot run before the voicemail has a transcript: waits (an hour at most)."""
+    CALLS.append(("wait", str(voicemail.pk)))
+    current = type(voicemail).objects.get(pk=voicemail.pk)
+    if not current.transcript:
+        raise Wait(current.created_at + WAIT, "pas encore de transcription")
+
+
+def missed_by_a_hair(voicemail):
+    """Looks (no transcript yet), then the transcript arrives and wakes the step while
+    it is still running, then it says it waits: the wake must not be lost."""
+    CALLS.append(("hair", str(voicemail.pk)))
+    current = type(voicemail).objects.get(pk=voicemail.pk)
+    if not current.transcript:
+        type(voicemail).objects.filter(pk=voicemail.pk).update(transcript="bonjour")
+        pipeline.wake(voicemail.pk)
+        raise Wait(current.created_at + WAIT, "pas encore de transcription")
 
 
 def slow_once(voicemail):

@@ -1,6 +1,10 @@
+import logging
 import time
+from datetime import timedelta
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 
 from relais.voicemail import pipeline
 from relais.voicemail.models import PipelineStep, Voicemail
@@ -14,7 +18,16 @@ from tests.helpers import (
     start_relais,
 )
 from tests.voicemail import steps as test_steps
-from tests.voicemail.steps import append_transcript, broken, flaky, ok, reject
+from tests.voicemail.steps import (
+    WAIT,
+    append_transcript,
+    broken,
+    flaky,
+    missed_by_a_hair,
+    ok,
+    reject,
+    wait_for_transcript,
+)
 
 
 def use_steps(settings, *steps):
@@ -132,6 +145,100 @@ def test_stop_ends_the_pipeline_with_an_explicit_status(settings, voicemail):
     assert voicemail.status_detail == "not a voice message: silence only"
     assert step_states(voicemail) == {"normalise": ("done", 1), "b": ("skipped", 0)}
     assert test_steps.CALLS == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_waits_without_using_attempts_or_storing_an_error(settings, voicemail, caplog):
+    settings.RELAIS_STEP_MAX_ATTEMPTS = 1
+    use_steps(settings, Step(ok, "audio", name="a"), Step(wait_for_transcript, name="b"),
+              Step(ok, "default", name="c"))
+    pipeline.start(voicemail)
+    with caplog.at_level(logging.INFO, logger="relais.voicemail.pipeline"):
+        drain()
+        drain()  # nothing is due: the step is not run again
+    assert step_states(voicemail) == {"a": ("done", 1), "b": ("waiting", 0), "c": ("pending", 0)}
+    step = PipelineStep.objects.get(voicemail=voicemail, name="b")
+    assert (step.error, step.detail) == ("", "pas encore de transcription")
+    assert step.next_attempt_at == voicemail.created_at + WAIT and step.lease_until is None
+    assert step.get_status_display() == "en attente d'un événement"
+    assert test_steps.CALLS.count(("wait", str(voicemail.pk))) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "waits until" in caplog.text
+    voicemail.refresh_from_db()
+    assert (voicemail.status, voicemail.status_detail) == (Voicemail.Status.PROCESSING, "")
+    # What it waits for happens: woken, it runs at once (on commit), with its one attempt.
+    with transaction.atomic():
+        Voicemail.objects.filter(pk=voicemail.pk).update(transcript="bonjour")
+        assert pipeline.wake(voicemail.pk) == 1
+    drain()
+    assert step_states(voicemail) == {"a": ("done", 1), "b": ("done", 1), "c": ("done", 1)}
+    step.refresh_from_db()
+    assert (step.error, step.detail, step.next_attempt_at) == ("", "", None)
+    voicemail.refresh_from_db()
+    assert voicemail.status == Voicemail.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wake_for_nothing_lets_the_step_wait_again(settings, voicemail):
+    use_steps(settings, Step(wait_for_transcript, name="b"))
+    pipeline.start(voicemail)
+    drain()
+    assert pipeline.wake(voicemail.pk) == 1
+    drain()
+    assert step_states(voicemail) == {"b": ("waiting", 0)}
+    assert test_steps.CALLS.count(("wait", str(voicemail.pk))) == 2
+    assert pipeline.wake(voicemail.pk) == 1  # woken again: still no attempt counted
+    drain()
+    assert step_states(voicemail) == {"b": ("waiting", 0)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wake_while_the_step_runs_is_not_lost(settings, voicemail):
+    """The event happens after the step looked but before it said it waits: the step
+    does not wait (an hour) for what already happened; it runs again at once."""
+    use_steps(settings, Step(missed_by_a_hair, name="b"))
+    pipeline.start(voicemail)
+    drain()
+    assert test_steps.CALLS.count(("hair", str(voicemail.pk))) == 2
+    assert step_states(voicemail) == {"b": ("done", 1)}
+    voicemail.refresh_from_db()
+    assert voicemail.status == Voicemail.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_step_runs_when_its_time_is_up(settings, voicemail):
+    use_steps(settings, Step(wait_for_transcript, name="b"))
+    pipeline.start(voicemail)
+    drain()
+    # Time passes (the task was enqueued to run at the step's time) and the event came
+    # without a wake: the step runs at its time.
+    Voicemail.objects.filter(pk=voicemail.pk).update(transcript="bonjour")
+    PipelineStep.objects.filter(voicemail=voicemail).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1))
+    make_deferred_tasks_due()
+    drain()
+    assert step_states(voicemail) == {"b": ("done", 1)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recovery_enqueues_a_waiting_step_whose_time_is_up_and_task_was_lost(settings,
+                                                                            voicemail):
+    use_steps(settings, Step(wait_for_transcript, name="b"))
+    pipeline.start(voicemail)
+    drain()
+    assert step_states(voicemail) == {"b": ("waiting", 0)}
+    assert pipeline.recover_stalled() == 0  # not due yet
+    # Its time is up, its task (enqueued to run then) lost long ago; the transcript came.
+    Voicemail.objects.filter(pk=voicemail.pk).update(transcript="bonjour")
+    now = timezone.now()
+    PipelineStep.objects.filter(voicemail=voicemail).update(
+        next_attempt_at=now - timedelta(seconds=1),
+        enqueued_at=now - timedelta(seconds=settings.RELAIS_STEP_LEASE_SECONDS + 60))
+    assert pipeline.recover_stalled() == 1
+    drain()  # the task in the queue for the step's time is not due: the recovered one runs
+    assert step_states(voicemail) == {"b": ("done", 1)}
+    voicemail.refresh_from_db()
+    assert voicemail.status == Voicemail.Status.DONE
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,9 +10,11 @@ A durable job is a database row with these fields (any model of any app):
 Tasks only carry the row's id: the state lives in the row, so a lost or duplicated task
 is harmless. Whoever :func:`claim` lets through works on the row, the others return;
 a failure :func:`release` s the row for a later attempt (:func:`backoff`), success
-:func:`finish` es it. A worker that dies leaves a lease that runs out (:func:`expired`),
-a task lost between commit and queue leaves a due row nobody enqueued lately
-(:func:`lost`); the owner's periodic recovery enqueues both again (:func:`stalled`).
+:func:`finish` es it; a row that cannot be worked on yet (it waits for something) is
+:func:`postpone` d without counting the attempt. A worker that dies leaves a lease that
+runs out (:func:`expired`), a task lost between commit and queue leaves a due row nobody
+enqueued lately (:func:`lost`); the owner's periodic recovery enqueues both again
+(:func:`stalled`).
 
 Which rows are still to do (a status, a channel…) is the owner's business: every
 function takes a queryset already narrowed to them.
@@ -22,12 +24,13 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .tasks import due_at
 
-__all__ = ["backoff", "claim", "due", "enqueue", "expired", "finish", "lost", "release",
-           "stalled", "unleased"]
+__all__ = ["backoff", "claim", "due", "enqueue", "expired", "finish", "lost", "postpone",
+           "release", "stalled", "unleased"]
 
 
 def due(now: datetime) -> Q:
@@ -67,6 +70,14 @@ def release(queryset: QuerySet, retry_in: float | None = None, *,
     if retry_in is not None:
         next_attempt_at = (now or timezone.now()) + timedelta(seconds=retry_in)
     return queryset.update(lease_until=None, next_attempt_at=next_attempt_at, **changes)
+
+
+def postpone(queryset: QuerySet, until: datetime | None, **changes) -> int:
+    """Give the row back *without counting the attempt* its claim took: the worker found
+    it could not work on it yet (a wait, not a failure). No lease; not due before
+    ``until`` (``None``: due at once), plus ``changes``, e.g. a status."""
+    return queryset.update(lease_until=None, next_attempt_at=until,
+                           attempts=Greatest(F("attempts") - 1, 0), **changes)
 
 
 def finish(queryset: QuerySet, **changes) -> int:

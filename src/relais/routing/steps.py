@@ -5,9 +5,9 @@ returns), ``notify`` only enqueues the sending of deliveries still pending, and 
 send claims its delivery, so duplicates never send twice.
 """
 
-from relais.voicemail.consent import final_consent
+from relais.voicemail import consent
 from relais.voicemail.models import Voicemail
-from relais.voicemail.pipeline import Stop
+from relais.voicemail.pipeline import Stop, Wait
 
 from . import notifications, services
 
@@ -17,9 +17,12 @@ def route(voicemail: Voicemail) -> None:
     if voicemail.status == Voicemail.Status.ERASED:
         raise Stop(Voicemail.Status.ERASED, "message effacé avant le routage")
     # Consent must be final before anything is decided: while the caller may still be
-    # answering the question, this raises ConsentPending and the step is retried later
-    # (after RELAIS_CONSENT_WAIT_SECONDS without an answer, the consent becomes private).
-    final_consent(voicemail)
+    # answering the question, the step waits (state "waiting", no attempt counted), woken
+    # as soon as the consent is final; after RELAIS_CONSENT_WAIT_SECONDS without an
+    # answer it runs again and the consent becomes private.
+    until = consent.pending_until(voicemail)
+    if until is not None:
+        raise Wait(until, "consentement de l'appelant pas encore définitif")
     services.route_voicemail(voicemail)
 
 

@@ -18,8 +18,9 @@ class PipelineStepInline(admin.TabularInline):
     model = PipelineStep
     extra = 0
     can_delete = False
+    # A waiting step shows what it waits for (detail) and until when (next_attempt_at).
     fields = ["position", "name", "status", "attempts", "duration_ms", "started_at",
-              "finished_at", "next_attempt_at", "error"]
+              "finished_at", "next_attempt_at", "detail", "error"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

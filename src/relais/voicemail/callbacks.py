@@ -121,7 +121,10 @@ def settle_stale(now=None) -> int:
         status=Voicemail.Status.FAILED,
         status_detail="Aucun enregistrement reçu du fournisseur (rappel d'état perdu ?).",
     )
-    Voicemail.objects.filter(
+    open_consents = Voicemail.objects.filter(
         consent_recorded_at__isnull=True, created_at__lt=now - RECORDING_GRACE
-    ).update(consent=consent.PRIVATE, consent_recorded_at=now)
+    ).values_list("pk", flat=True)
+    for pk in open_consents[:1000]:
+        with transaction.atomic():  # wakes a route step waiting for it, on commit
+            consent.record(pk, consent.PRIVATE, now)
     return count

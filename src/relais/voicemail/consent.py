@@ -10,38 +10,38 @@ whichever comes first:
 2. the record action reporting ``Digits=hangup`` (hung up during the recording: private);
 3. the call's final status callback (the call is over: if the caller never answered the
    question, e.g. hung up before or during it, private);
-4. :func:`final_consent` called more than ``RELAIS_CONSENT_WAIT_SECONDS`` after the
+4. the periodic ``settle-stale-messages`` job, for consents left open by lost callbacks
+   an hour on (private);
+5. :func:`pending_until` called more than ``RELAIS_CONSENT_WAIT_SECONDS`` after the
    message was created (lost callbacks: private).
 
 The first final decision wins; later callbacks never change it (a provider retry of an
 old request cannot turn ``private`` into ``share``). Providers send callbacks
 asynchronously, so the recording may be downloaded and transcribed before the consent
 is final: processing starts at once, and the *route* step — the only one that looks at
-consent — calls :func:`final_consent`, which raises :class:`ConsentPending` (a retryable
-error: the pipeline tries again with backoff) while the call may still be answering.
+consent — asks :func:`pending_until`; while the caller may still be answering, the step
+*waits* (``pipeline.Wait``: the explicit step state ``waiting``, no attempt counted, no
+error) until the wait is over. :func:`record` making the consent final wakes it at once
+(``pipeline.wake``, enqueued on commit).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from relais.voicemail import pipeline
 from relais.voicemail.models import Voicemail
 
 SHARE = Voicemail.Consent.SHARE
 PRIVATE = Voicemail.Consent.PRIVATE
 
 
-class ConsentPending(Exception):
-    """The caller may still be answering the consent question: try again later."""
-
-
 def from_digits(digits: str) -> str:
     return SHARE if digits == "1" else PRIVATE
 
 
-def record(voicemail_id, consent: str, now=None) -> bool:
-    """Make the consent final unless it already is. True if this call decided it."""
+def _decide(voicemail_id, consent: str, now) -> bool:
     return bool(
         Voicemail.objects.filter(pk=voicemail_id, consent_recorded_at__isnull=True).update(
             consent=consent, consent_recorded_at=now or timezone.now()
@@ -49,27 +49,44 @@ def record(voicemail_id, consent: str, now=None) -> bool:
     )
 
 
+def record(voicemail_id, consent: str, now=None) -> bool:
+    """Make the consent final unless it already is. True if this call decided it; then
+    a pipeline step waiting for it is woken (enqueued once the transaction commits)."""
+    decided = _decide(voicemail_id, consent, now)
+    if decided:
+        pipeline.wake(voicemail_id)
+    return decided
+
+
 def is_final(voicemail: Voicemail) -> bool:
     return voicemail.consent_recorded_at is not None
 
 
-def final_consent(voicemail: Voicemail, now=None) -> str:
-    """The final consent of a message, settling it to private when the wait is over.
+def deadline(voicemail: Voicemail) -> datetime:
+    """When an undecided consent becomes private: ``RELAIS_CONSENT_WAIT_SECONDS`` after
+    the message was created."""
+    return voicemail.created_at + timedelta(seconds=settings.RELAIS_CONSENT_WAIT_SECONDS)
 
-    For the route step: raises :class:`ConsentPending` while the call may still be
-    answering the question.
+
+def pending_until(voicemail: Voicemail, now=None) -> datetime | None:
+    """Until when the route step must wait for the caller's consent; ``None`` when the
+    consent is final.
+
+    While the call may still be answering the question (the call is not over and the
+    wait is not), returns the end of the wait (:func:`deadline`). Once the wait or the
+    call is over, an undecided consent is settled to private and ``None`` is returned.
+    ``voicemail.consent`` and ``consent_recorded_at`` are refreshed from the database.
     """
     now = now or timezone.now()
     current = Voicemail.objects.select_related("call").get(pk=voicemail.pk)
     if current.consent_recorded_at is None:
         call_over = current.call is not None and current.call.ended_at is not None
-        waited = current.created_at <= now - timedelta(
-            seconds=settings.RELAIS_CONSENT_WAIT_SECONDS
-        )
-        if not (call_over or waited or current.call is None):
-            raise ConsentPending(f"message {current.reference}: consent not final yet")
-        record(current.pk, PRIVATE, now)
+        until = deadline(current)
+        if not (call_over or current.call is None or until <= now):
+            return until
+        # The route step itself settles it: nothing to wake (it is the one running).
+        _decide(current.pk, PRIVATE, now)
         current.refresh_from_db(fields=["consent", "consent_recorded_at"])
     voicemail.consent = current.consent
     voicemail.consent_recorded_at = current.consent_recorded_at
-    return current.consent
+    return None

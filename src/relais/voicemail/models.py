@@ -95,6 +95,8 @@ class PipelineStep(models.Model):
         PENDING = "pending", _("en attente")
         RUNNING = "running", _("en cours")
         RETRY = "retry", _("nouvelle tentative prévue")
+        # Not a failure: the step waits for an event (e.g. the caller's consent) or a time.
+        WAITING = "waiting", _("en attente d'un événement")
         DONE = "done", _("terminé")
         FAILED = "failed", _("échec")
         SKIPPED = "skipped", _("sans objet")
@@ -111,6 +113,8 @@ class PipelineStep(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Information, not an error: what a waiting step waits for.
+    detail = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["voicemail", "position"]

@@ -12,6 +12,11 @@ timing and last error in a PipelineStep row, a durable job (:mod:`relais.core.jo
   voicemail is ``failed`` with the error, and an operator can retry it from the admin;
 - a step raising :class:`Stop` ends the pipeline on purpose (e.g. the audio is not a
   voice message) with an explicit status on the voicemail;
+- a step raising :class:`Wait` cannot run yet (e.g. the caller may still be answering
+  the consent question): it is ``waiting`` — not a failure: no attempt counted, no
+  error, the reason kept in ``detail`` — until the time it gives, when its task (enqueued
+  for then) runs it again, or until :func:`wake` (what it waits for happened) makes it
+  due at once; the voicemail stays ``processing``;
 - a step runs under a lease (``RELAIS_STEP_LEASE_SECONDS``): if the worker dies
   mid-step, :func:`recover_stalled` (run by every worker at start and every minute)
   hands the step to another worker.
@@ -25,6 +30,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -60,9 +66,9 @@ class Step:
 
 Status = PipelineStep.Status
 FINISHED = (Status.DONE, Status.SKIPPED)
-# Due (core.jobs.due) and unleased: pending and retry steps have no lease, a running
-# step's lease has run out (its worker died).
-CLAIMABLE = (Status.PENDING, Status.RETRY, Status.RUNNING)
+# Due (core.jobs.due) and unleased: pending, retry and waiting steps have no lease, a
+# running step's lease has run out (its worker died).
+CLAIMABLE = (Status.PENDING, Status.RETRY, Status.WAITING, Status.RUNNING)
 
 
 class Stop(Exception):
@@ -72,6 +78,16 @@ class Stop(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+class Wait(Exception):
+    """Raised by a step that cannot run yet: the step waits until ``until`` (or until
+    :func:`wake`), its attempt not counted; ``reason`` is shown in the admin."""
+
+    def __init__(self, until: datetime, reason: str = ""):
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
 
 
 def steps() -> tuple[Step, ...]:
@@ -180,6 +196,8 @@ def run_step(voicemail_id: str, name: str) -> str:
         return "erased"
     try:
         spec.function(voicemail)
+    except Wait as wait:
+        return _wait(step, began, wait)
     except Stop as stop:
         _finish(step, began, Status.DONE, error=stop.detail)
         with transaction.atomic():
@@ -219,7 +237,7 @@ def run_step(voicemail_id: str, name: str) -> str:
 def _finish(step: PipelineStep, began: float, status: str, *, error: str = "",
             retry_in: float | None = None) -> None:
     row, now = PipelineStep.objects.filter(pk=step.pk), timezone.now()
-    changes = {"status": status, "finished_at": now, "error": error,
+    changes = {"status": status, "finished_at": now, "error": error, "detail": "",
                "duration_ms": int((time.monotonic() - began) * 1000)}
     if retry_in is None:
         jobs.finish(row, **changes)
@@ -227,8 +245,57 @@ def _finish(step: PipelineStep, began: float, status: str, *, error: str = "",
         jobs.release(row, retry_in, now=now, **changes)
 
 
+def _wait(step: PipelineStep, began: float, wait: Wait) -> str:
+    """The step cannot run yet: ``waiting`` until ``wait.until``, the attempt given back.
+
+    If :func:`wake` came while the step ran (it moved ``next_attempt_at`` since the
+    claim), what the step waits for may have happened after the step looked: it is due
+    again at once instead.
+    """
+    now = timezone.now()
+    until = max(wait.until, now + timedelta(seconds=1))  # never a busy loop
+    row = PipelineStep.objects.filter(pk=step.pk)
+    unwoken = (row.filter(next_attempt_at=step.next_attempt_at) if step.next_attempt_at
+               else row.filter(next_attempt_at__isnull=True))
+    ran = {"finished_at": now, "error": "",
+           "duration_ms": int((time.monotonic() - began) * 1000)}
+    with transaction.atomic():
+        if jobs.postpone(unwoken, until, status=Status.WAITING, detail=wait.reason[:200],
+                         **ran):
+            _enqueue(step.voicemail_id, step.name, (until - now).total_seconds())
+            logger.info("voicemail %s: step %s waits until %s (%s)", step.voicemail_id,
+                        step.name, until.isoformat(timespec="seconds"), wait.reason)
+            return "waiting"
+        jobs.postpone(row, None, status=Status.PENDING, detail="", **ran)
+        _enqueue(step.voicemail_id, step.name)
+    return "woken"
+
+
+def wake(voicemail_id) -> int:
+    """What the voicemail's waiting step waits for may have happened: make it due at once
+    and enqueue it (on commit). Call it in the transaction that made the event happen.
+
+    A step running at this moment, which may be about to wait for the event it has just
+    missed, gets ``next_attempt_at`` = now ("due again from now"): the :class:`Wait` it
+    raises then ends at once. A wake is only a hint: a step woken for nothing runs, finds
+    it must still wait and waits again, its attempt not counted. Returns the steps woken.
+    """
+    now, woken = timezone.now(), 0
+    for step in PipelineStep.objects.filter(
+        voicemail_id=voicemail_id, status__in=[Status.WAITING, Status.RUNNING]
+    ).only("pk", "name", "status"):
+        row = PipelineStep.objects.filter(pk=step.pk, status=step.status)
+        if step.status == Status.RUNNING:
+            row.update(next_attempt_at=now)
+        elif row.update(status=Status.PENDING, next_attempt_at=None, detail=""):
+            _enqueue(voicemail_id, step.name)
+            woken += 1
+    return woken
+
+
 def recover_stalled(now=None) -> int:
-    """Hand back steps whose worker died (lease expired) or whose task was lost."""
+    """Hand back steps whose worker died (lease expired) or whose task was lost (waiting
+    steps included, once their time is up)."""
     now = now or timezone.now()
     recovered = 0
     for step in jobs.expired(PipelineStep.objects.filter(status=Status.RUNNING), now):
@@ -240,9 +307,10 @@ def recover_stalled(now=None) -> int:
             ):
                 _enqueue(step.voicemail_id, step.name)
                 recovered += 1
-    # Due steps whose task never ran (lost between commit and enqueue, or a purged queue).
+    # Due steps whose task never ran (lost between commit and enqueue, or a purged queue),
+    # including waiting steps whose time is up.
     orphans = jobs.lost(
-        PipelineStep.objects.filter(status__in=[Status.PENDING, Status.RETRY]),
+        PipelineStep.objects.filter(status__in=[Status.PENDING, Status.RETRY, Status.WAITING]),
         settings.RELAIS_STEP_LEASE_SECONDS, now,
     ).exclude(voicemail__status=Voicemail.Status.ERASED)
     for step in orphans.select_related(None)[:1000]:
