@@ -27,8 +27,7 @@ def readable_calls(professional):
     """The calls ``professional`` (a Professional, its id, or None) may see."""
     if professional is None:
         return Call.objects.none()
-    return Call.objects.filter(professional=professional, listing__professional=professional,
-                               listing__status=Listing.Status.APPROVED)
+    return Call.objects.filter(Listing.held_by(professional), professional=professional)
 
 
 def call_log(professional):

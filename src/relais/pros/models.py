@@ -80,6 +80,13 @@ class Listing(models.Model):
         """
         return self.professional_id if self.claimed else None
 
+    @classmethod
+    def held_by(cls, professional, via: str = "listing") -> models.Q:
+        """The query twin of :attr:`holder_id`: rows whose listing (the relation ``via``)
+        ``professional`` holds with an approved claim."""
+        return models.Q(**{f"{via}__professional": professional,
+                           f"{via}__status": cls.Status.APPROVED})
+
     @property
     def email(self) -> str:
         return self.notification_email or self.professional.user.email

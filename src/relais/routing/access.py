@@ -32,8 +32,7 @@ from .models import Delivery
 
 def _made_for(professional) -> Q:
     """Made for this professional, who still holds its listing with an approved claim."""
-    return Q(professional=professional, listing__professional=professional,
-             listing__status=Listing.Status.APPROVED)
+    return Q(professional=professional) & Listing.held_by(professional)
 
 
 def readable_deliveries(professional):
