@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "relais.routing",
     "relais.privacy",
     "relais.credits",
+    "relais.callbacks",
     "relais.space",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -346,6 +347,17 @@ RELAIS_ROUTING_MAX_RECIPIENTS = env.int("RELAIS_ROUTING_MAX_RECIPIENTS", default
 RELAIS_SHARE_CONFIDENCE_THRESHOLD = env.float("RELAIS_SHARE_CONFIDENCE_THRESHOLD", default=0.8)
 RELAIS_UNLOCK_CAP = env.int("RELAIS_UNLOCK_CAP", default=3)
 RELAIS_UNLOCK_COST = env.int("RELAIS_UNLOCK_COST", default=1)
+# Call-backs through Relais (relais.callbacks): a call-back is charged (RELAIS_UNLOCK_COST,
+# once per professional and message, within RELAIS_UNLOCK_CAP) only when the caller
+# answered and the bridge lasted at least RELAIS_CALLBACK_MIN_SECONDS; at most
+# RELAIS_CALLBACK_MAX_PER_DAY attempts per professional, message and day; charges are
+# returned once RELAIS_RETURN_FEEDBACKS recipients said "pas pour moi".
+RELAIS_CALLBACK_MIN_SECONDS = env.int("RELAIS_CALLBACK_MIN_SECONDS", default=30)
+RELAIS_CALLBACK_MAX_PER_DAY = env.int("RELAIS_CALLBACK_MAX_PER_DAY", default=3)
+RELAIS_RETURN_FEEDBACKS = env.int("RELAIS_RETURN_FEEDBACKS", default=2)
+# Showing a shared request's caller number for credits (the old unlock): off by default,
+# recipients call back through Relais instead.
+RELAIS_REVEAL_NUMBERS = env.bool("RELAIS_REVEAL_NUMBERS", default=False)
 # Buying credits with Stripe Checkout (off unless STRIPE_SECRET_KEY is set): one pack is
 # RELAIS_CREDIT_PACK_CREDITS credits for RELAIS_CREDIT_PACK_PRICE_CENTS (EUR, tax included).
 # The webhook (/credits/stripe/webhook/) needs STRIPE_WEBHOOK_SECRET (whsec_…).

@@ -73,6 +73,7 @@ class CreditEntry(AppendOnlyModel):
         PURCHASE = "purchase", _("achat")
         UNLOCK = "unlock", _("déblocage")
         REFUND = "refund", _("remboursement")
+        CALLBACK = "callback", _("mise en relation")
 
     id = models.BigAutoField(primary_key=True)
     professional = models.ForeignKey(Professional, on_delete=models.PROTECT,

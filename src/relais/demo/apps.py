@@ -12,7 +12,9 @@ class DemoConfig(AppConfig):
     def ready(self):
         from relais.calls.providers import local
 
-        from . import local_provider
+        from . import callback_phone, local_provider
 
         # Erasure and retention delete the local provider's copy of a recording too.
         local.register_deleter(local_provider.delete_recording)
+        # Outbound calls (call-backs through Relais) are played at once, both legs.
+        local.register_dialer(callback_phone.dial_in_process)

@@ -18,11 +18,11 @@ demo mode) is asked, in the order of :data:`PROVIDERS`.
 """
 
 from . import local, twilio
-from .base import Provider, origin, public_url
+from .base import CallFailed, OutboundCall, Provider, origin, public_url
 
-__all__ = ["PROVIDERS", "Provider", "active", "configuration_errors", "for_recording_url",
-           "holding_recording", "origin", "public_url", "recording_url_allowed",
-           "webhook_is_valid"]
+__all__ = ["PROVIDERS", "CallFailed", "OutboundCall", "Provider", "active",
+           "configuration_errors", "for_recording_url", "holding_recording", "origin",
+           "outbound", "public_url", "recording_url_allowed", "webhook_is_valid"]
 
 PROVIDERS: dict[str, Provider] = {p.name: p for p in (twilio.PROVIDER, local.PROVIDER)}
 
@@ -52,3 +52,8 @@ def holding_recording(url: str) -> Provider | None:
 
 def configuration_errors() -> list[str]:
     return [problem for p in active() for problem in p.configuration_errors()]
+
+
+def outbound() -> Provider:
+    """The provider placing outbound calls (call-backs): the local one in demo mode."""
+    return local.PROVIDER if local.PROVIDER.enabled() else twilio.PROVIDER

@@ -11,6 +11,7 @@ request's path and query string, never against the Host header.
 
 import abc
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -58,6 +59,12 @@ class Provider(abc.ABC):
     def __repr__(self) -> str:
         return f"<provider {self.name}>"
 
+    # --- Outbound calls (call-backs through Relais, relais.callbacks) ---------------------
+
+    def place_call(self, call: "OutboundCall") -> str:
+        """Place an outbound call; returns its CallSid. Raises :class:`CallFailed`."""
+        raise CallFailed(f"{self.name} cannot place outbound calls")
+
 
 # --- Shared by the providers ------------------------------------------------------------
 
@@ -101,3 +108,22 @@ def origin(url: str) -> tuple[str, str, int] | None:
     if parts.scheme not in DEFAULT_PORTS or not host or "@" in parts.netloc:
         return None
     return parts.scheme, host, port or DEFAULT_PORTS[parts.scheme]
+
+
+# --- Outbound calls ---------------------------------------------------------------------
+
+class CallFailed(RuntimeError):
+    """The provider refused or could not place an outbound call."""
+
+
+@dataclass(frozen=True)
+class OutboundCall:
+    """What Relais asks a provider to call: ``to`` with ``from_`` shown as caller ID; the
+    provider requests ``url`` (TwiML) when answered and posts ``status_callback`` when the
+    call ends (both absolute URLs on ``RELAIS_PUBLIC_URL``, signed like every webhook)."""
+
+    to: str
+    from_: str
+    url: str
+    status_callback: str
+    timeout: int = 25

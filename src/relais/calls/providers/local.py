@@ -17,13 +17,16 @@ the lower layers apply to it, and nothing of the demo app (which sits above call
 
 import base64
 import binascii
+import contextlib
+import contextvars
 import hmac
 import logging
+import secrets
 from collections.abc import Callable
 
 from django.conf import settings
 
-from .base import Provider, account_credentials, origin, signature_ok
+from .base import OutboundCall, Provider, account_credentials, origin, signature_ok
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,36 @@ RECORDINGS_PATH = "/telephony/local/recordings/"
 
 # Filled by the demo app: delete(recording_sid) of the recordings it keeps.
 _deleter: Callable[[str], None] | None = None
+
+
+# Filled by the demo app: dial(call, call_sid) plays an outbound call's legs.
+_dialer: Callable[[OutboundCall, str], None] | None = None
+_manual: contextvars.ContextVar[bool] = contextvars.ContextVar("local_manual", default=False)
+# Outbound calls placed while dialing manually, for whoever plays them (latest last).
+_placed: list[tuple[OutboundCall, str]] = []
+
+
+def register_dialer(dial: Callable[[OutboundCall, str], None]) -> None:
+    """Let the demo app play the local provider's outbound calls (both legs)."""
+    global _dialer
+    _dialer = dial
+
+
+@contextlib.contextmanager
+def manual_dialing():
+    """Outbound calls placed inside are not played: :func:`take_placed` returns them."""
+    token = _manual.set(True)
+    try:
+        yield
+    finally:
+        _manual.reset(token)
+
+
+def take_placed() -> list[tuple[OutboundCall, str]]:
+    """The outbound calls placed (and not played) since the last call, oldest first."""
+    placed = list(_placed)
+    _placed.clear()
+    return placed
 
 
 def register_deleter(delete_recording: Callable[[str], None]) -> None:
@@ -90,6 +123,17 @@ class Local(Provider):
         return hmac.compare_digest(user.encode(), sid.encode()) & (
             hmac.compare_digest(password.encode(), token.encode())
         )
+
+    def place_call(self, call: OutboundCall) -> str:
+        """A new CallSid; the demo's dialer (:func:`register_dialer`) plays both legs at
+        once with its default outcome, unless inside :func:`manual_dialing` (the caller
+        of the provider plays them itself: ``simulate_callback``, tests)."""
+        call_sid = "CA" + secrets.token_hex(16)
+        if _dialer is not None and not _manual.get():
+            _dialer(call, call_sid)
+        else:
+            _placed.append((call, call_sid))
+        return call_sid
 
 
 PROVIDER = Local()

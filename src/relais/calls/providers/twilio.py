@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
-from .base import Provider, account_credentials, origin, signature_ok
+from .base import CallFailed, OutboundCall, Provider, account_credentials, origin, signature_ok
 from .local import LOCAL_ACCOUNT_SID, LOCAL_AUTH_TOKEN
 
 
@@ -86,6 +86,20 @@ class Twilio(Provider):
         except TwilioRestException as exc:
             if exc.status != 404:  # 404: already gone
                 raise
+
+    def place_call(self, call: OutboundCall) -> str:
+        """Twilio's REST API: ``calls.create`` with the TwiML URL and status callback."""
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            created = client().calls.create(
+                to=call.to, from_=call.from_, url=call.url, method="POST",
+                status_callback=call.status_callback, status_callback_method="POST",
+                status_callback_event=["completed"], timeout=call.timeout,
+            )
+        except TwilioException as exc:
+            raise CallFailed(str(exc)) from exc
+        return created.sid
 
 
 PROVIDER = Twilio()

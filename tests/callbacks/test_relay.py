@@ -1,0 +1,139 @@
+"""Call-backs through Relais, end to end through the real webhooks (Django's full request
+stack, signatures checked), the local provider playing both legs."""
+
+import pytest
+from django.test import Client
+
+from relais.callbacks import services
+from relais.callbacks.models import Callback
+from relais.calls.providers import local
+from relais.credits import services as credits
+from relais.credits.models import CreditEntry, Unlock
+from relais.demo.callback_phone import play
+from relais.demo.phone import InProcess, sign
+from tests.factories import CALLER
+
+pytestmark = pytest.mark.django_db
+
+
+def call_back(delivery, *, pro="answers", caller="answers", seconds=45):
+    """The professional clicks "Rappeler via Relais"; the provider plays both legs."""
+    with local.manual_dialing():
+        local.take_placed()
+        cb = services.start(delivery, delivery.listing.professional.user)
+        (call, sid), = local.take_placed()
+    result = play(InProcess(), call, sid, pro=pro, caller=caller, seconds=seconds)
+    assert result.errors == []
+    return Callback.objects.get(pk=cb.pk), result, call
+
+
+def test_a_connected_call_back_of_45_s_is_charged_once_then_free(routed, operator):
+    vm, _own, shared = routed
+    d = shared[0]
+    pro = d.listing.professional
+    credits.grant(pro, 5, by=operator)
+    cb, result, call = call_back(d, seconds=45)
+    # Relais called the professional's forward number from its own tracking number…
+    assert (call.to, call.from_) == (d.listing.forward_number, d.listing.tracking_number.e164)
+    assert result.pro_leg == {"to": d.listing.forward_number,
+                              "caller_id": d.listing.tracking_number.e164}
+    # …then the caller, showing the tracking number, never the professional's own number.
+    assert result.caller_leg == {"to": CALLER, "caller_id": d.listing.tracking_number.e164}
+    assert "plombier" in result.pro_heard[0]
+    assert "Voisin 0 vous rappelle" in result.caller_heard[0]
+    assert "appuyez sur 9" in result.caller_heard[0]
+    assert d.listing.forward_number not in " ".join(result.caller_heard)
+    assert (cb.status, cb.bridge_seconds, cb.charged_credits) == ("completed", 45, 2)
+    assert credits.balance(pro) == 3
+    entry = CreditEntry.objects.get(professional=pro, kind="callback")
+    assert entry.amount == -2 and entry.unlock == cb.unlock and "45 s" in entry.note
+    # A second connected call-back of the same message costs nothing.
+    cb2, _, _ = call_back(d, seconds=120)
+    assert (cb2.status, cb2.charged_credits) == ("completed", 0)
+    assert credits.balance(pro) == 3
+    assert Unlock.objects.filter(voicemail=vm, professional=pro).count() == 1
+
+
+@pytest.mark.parametrize(("pro_leg", "caller_leg", "seconds", "status"), [
+    ("answers", "answers", 5, "too_short"),
+    ("answers", "answers", 29, "too_short"),
+    ("answers", "no-answer", 0, "caller_no_answer"),
+    ("answers", "busy", 0, "caller_busy"),
+    ("no-answer", "answers", 45, "pro_no_answer"),
+])
+def test_short_unanswered_or_busy_call_backs_cost_nothing(routed, operator, pro_leg,
+                                                          caller_leg, seconds, status):
+    _vm, _own, shared = routed
+    d = shared[1]
+    credits.grant(d.listing.professional, 5, by=operator)
+    cb, result, _ = call_back(d, pro=pro_leg, caller=caller_leg, seconds=seconds)
+    assert (cb.status, cb.charged_credits, cb.unlock) == (status, 0, None)
+    assert not result.connected or seconds < 30
+    assert credits.balance(d.listing.professional) == 5
+    assert not CreditEntry.objects.filter(kind="callback").exists()
+
+
+def test_the_own_professional_calls_back_for_free(routed):
+    _vm, own, _shared = routed
+    cb, result, _ = call_back(own, seconds=60)
+    assert (cb.status, cb.charged_credits) == ("completed", 0)
+    assert result.caller_leg["caller_id"] == own.listing.tracking_number.e164
+
+
+def test_the_cap_of_three_professionals_per_message_holds(routed, operator):
+    _vm, _own, shared = routed
+    for d in shared:
+        credits.grant(d.listing.professional, 5, by=operator)
+    for d in shared[:3]:
+        assert call_back(d)[0].charged_credits == 2
+    with pytest.raises(services.CallbackRefused) as refused:
+        call_back(shared[3])
+    assert refused.value.code == "cap"
+    assert credits.balance(shared[3].listing.professional) == 5
+
+
+def test_no_credits_no_call_back(routed):
+    _vm, _own, shared = routed
+    with pytest.raises(services.CallbackRefused) as refused:
+        call_back(shared[0])
+    assert refused.value.code == "balance"
+    assert not Callback.objects.exists()
+
+
+def test_attempts_per_professional_message_and_day_are_limited(routed, operator, settings):
+    settings.RELAIS_CALLBACK_MAX_PER_DAY = 2
+    _vm, _own, shared = routed
+    d = shared[0]
+    credits.grant(d.listing.professional, 5, by=operator)
+    call_back(d, caller="no-answer")
+    call_back(d, caller="busy")
+    with pytest.raises(services.CallbackRefused) as refused:
+        call_back(d)
+    assert refused.value.code == "too_many"
+
+
+def test_only_the_recipient_may_call_back(routed, operator):
+    _vm, _own, shared = routed
+    credits.grant(shared[1].listing.professional, 5, by=operator)
+    with pytest.raises(services.CallbackRefused) as refused:
+        services.start(shared[0], shared[1].listing.professional.user)
+    assert refused.value.code == "not_yours"
+
+
+def test_webhooks_refuse_a_bad_signature_and_another_call(routed, operator):
+    _vm, _own, shared = routed
+    d = shared[0]
+    credits.grant(d.listing.professional, 5, by=operator)
+    with local.manual_dialing():
+        cb = services.start(d, d.listing.professional.user)
+        (call, sid), = local.take_placed()
+    client = Client()
+    path = call.url.split("127.0.0.1:8000", 1)[1]
+    params = {"AccountSid": "AC" + "0" * 32, "CallSid": sid, "CallStatus": "in-progress"}
+    assert client.post(path, params, headers={"X-Twilio-Signature": "forged"}).status_code == 403
+    other = dict(params, CallSid="CA" + "1" * 32)
+    response = client.post(path, other, headers={"X-Twilio-Signature": sign(call.url, other)})
+    assert response.status_code == 404
+    response = client.post(path, params, headers={"X-Twilio-Signature": sign(call.url, params)})
+    assert response.status_code == 200 and b"<Dial" in response.content
+    assert Callback.objects.get(pk=cb.pk).status == "calling_caller"
