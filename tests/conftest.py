@@ -203,3 +203,11 @@ def browser(monkeypatch):
         # The ORM calls made while Playwright's loop ran opened their own connection
         # (Django keys connections by async context): close it before the loop ends.
         connections.close_all()
+
+
+@pytest.fixture
+def reveal_numbers(settings):
+    """The operator reveals shared requests' caller numbers for credits (the unlock;
+    ``RELAIS_REVEAL_NUMBERS``, off by default)."""
+    settings.RELAIS_REVEAL_NUMBERS = True
+    return settings

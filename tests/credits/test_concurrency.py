@@ -37,6 +37,7 @@ def race(calls):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reveal_numbers")
 def test_five_professionals_racing_for_three_slots(settings):
     settings.RELAIS_UNLOCK_CAP = 3
     settings.RELAIS_UNLOCK_COST = 1
@@ -67,6 +68,7 @@ def test_five_professionals_racing_for_three_slots(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reveal_numbers")
 def test_one_credit_cannot_pay_two_unlocks_at_once(settings):
     settings.RELAIS_UNLOCK_COST = 1
     operator = f.superuser()
@@ -90,6 +92,7 @@ def test_one_credit_cannot_pay_two_unlocks_at_once(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reveal_numbers")
 def test_a_display_and_a_refund_never_both_happen(settings):
     """The caller withdraws while the professional opens the number: either the number
     was shown (no refund) or the unlock was refunded (the number is refused)."""

@@ -12,7 +12,8 @@ from relais.voicemail.models import Voicemail
 from tests import factories as f
 from tests.factories import CALLER, NANTES, offset
 
-pytestmark = pytest.mark.django_db
+# Unlocking shows the number only where the operator enables it (RELAIS_REVEAL_NUMBERS).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reveal_numbers")]
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ from tests import factories as f
 from tests.factories import CALLER, CALLER_FR, NANTES, offset
 from tests.helpers import last_code
 
-pytestmark = pytest.mark.django_db
+# Unlocking shows the number only where the operator enables it (RELAIS_REVEAL_NUMBERS).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reveal_numbers")]
 
 SHOW, OTHER = "show", "other"
 ROLES = ["anonymous", "caller", "other_caller", "pro_a", "pro_b", "pro_c", "operator",
@@ -224,6 +225,9 @@ NOT_EXPOSING = {
     "privacy:start", "privacy:code", "privacy:withdraw", "privacy:erase", "privacy:leave",
     # Credits purchase and the payment provider's webhook (no message data).
     "credits:buy", "credits:stripe-webhook",
+    # Call-backs: a POST action on one's own delivery, and the provider's signed webhooks.
+    "space:callback", "callbacks:pro", "callbacks:caller", "callbacks:key", "callbacks:dial",
+    "callbacks:status",
 }
 # Demo pages show what the demo sends (emails, SMS codes): 404 unless RELAIS_DEMO.
 DEMO_ONLY = {"demo:phone": "/demo/telephone/",

@@ -14,7 +14,8 @@ from tests import factories as f
 from tests.factories import CALLER, CALLER_FR
 from tests.helpers import last_code
 
-pytestmark = pytest.mark.django_db
+# Unlocking shows the number only where the operator enables it (RELAIS_REVEAL_NUMBERS).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reveal_numbers")]
 
 
 def operator():

@@ -30,7 +30,8 @@ from relais.voicemail.models import Voicemail
 from tests import factories as f
 from tests.factories import NANTES, offset
 
-pytestmark = pytest.mark.django_db
+# Unlocking shows the number only where the operator enables it (RELAIS_REVEAL_NUMBERS).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reveal_numbers")]
 
 PASSWORD = "une-phrase-de-passe-solide"
 TRACKING = "+33199000077"

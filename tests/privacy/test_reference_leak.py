@@ -24,7 +24,8 @@ from relais.routing import links, notifications
 from relais.routing.models import Digest
 from tests.factories import CALLER_FR
 
-pytestmark = pytest.mark.django_db
+# Unlocking shows the number only where the operator enables it (RELAIS_REVEAL_NUMBERS).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reveal_numbers")]
 
 # Characters people put between groups of digits: spaces (also no-break and narrow
 # no-break), dots, dashes, slashes, underscores.

@@ -20,6 +20,7 @@ OTHER_CALLER, OTHER_CALLER_FR = "+33698765432", "06 98 76 54 32"
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reveal_numbers")
 def test_a_professional_works_through_its_space_in_chromium(live_server, settings, operator,
                                                            browser):
     settings.RELAIS_PUBLIC_URL = live_server.url

@@ -368,6 +368,7 @@ class LeadCard:
     cap: int
     can_call: bool
     refusal: str
+    min_seconds: int
 
 
 def lead_card(delivery: Delivery) -> LeadCard:
@@ -392,4 +393,5 @@ def lead_card(delivery: Delivery) -> LeadCard:
         summary=vm.redacted_text, metier=vm.metier.label if vm.metier_id else "",
         confidence=confidence, distance_km=delivery.distance_km, recipients=recipients,
         connected=connected, cost=0 if own or paid else credits.cost(), paid=paid, own=own,
-        balance=balance, cap=credits.cap(), can_call=not refusal, refusal=refusal)
+        balance=balance, cap=credits.cap(), can_call=not refusal, refusal=refusal,
+        min_seconds=min_seconds())

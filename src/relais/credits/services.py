@@ -2,7 +2,10 @@
 
 - :func:`balance` — a professional's credits, the sum of its ledger entries;
 - :func:`grant` — the operator gives credits; :func:`purchase` — credits bought (Stripe);
-- :func:`unlock` — pay to see the caller's number of one shared request (fair rules below);
+- :func:`unlock` — pay to see the caller's number of one shared request (fair rules below),
+  only when the operator enables it (``RELAIS_REVEAL_NUMBERS``, off by default: a
+  professional calls back through Relais instead, :mod:`relais.callbacks`, whose charge is
+  an unlock that never shows the number);
 - :func:`reveal` — the number is displayed: first display time kept, every read audited;
 - :func:`refund_unshown` — the caller withdrew: unlocks whose number was never shown are
   refunded;
@@ -58,6 +61,16 @@ class AlreadyUnlocked(UnlockRefused):
         super().__init__("Vous avez déjà débloqué ce numéro : rien n'a été débité une "
                          "seconde fois.", "already_unlocked")
         self.unlock = existing
+
+
+def reveal_enabled() -> bool:
+    """Whether the operator lets professionals see a shared request's caller number
+    (``RELAIS_REVEAL_NUMBERS``, off by default: they call back through Relais)."""
+    return bool(settings.RELAIS_REVEAL_NUMBERS)
+
+
+REVEAL_OFF = ("Les numéros des appelants ne sont pas communiqués : rappelez la personne "
+              "via Relais, vous ne payez que si la mise en relation a lieu.")
 
 
 def cap() -> int:
@@ -168,6 +181,8 @@ def unlock(delivery: Delivery, user) -> Unlock:
     professional = _professional_of(user)
     if not access.addressed_to(delivery, professional):
         raise UnlockRefused("Cette demande ne vous est pas adressée.", "not_yours")
+    if not reveal_enabled():
+        raise UnlockRefused(REVEAL_OFF, "reveal_off")
     if delivery.kind == Delivery.Kind.OWN:
         raise UnlockRefused("C'est votre propre message : le numéro de l'appelant vous est "
                             "toujours communiqué, sans frais.", "own")
@@ -225,8 +240,11 @@ def reveal(unlock_: Unlock, actor: audit.Actor) -> str:
     """The unlocked number is displayed: keep the first time, audit every read.
 
     Returns the caller's E.164 number. Refused once the unlock was refunded, the request
-    withdrawn or the message erased.
+    withdrawn or the message erased, and whenever the operator does not reveal numbers
+    (a call-back's charge is an unlock too: it never shows the number then).
     """
+    if not reveal_enabled():
+        raise UnlockRefused(REVEAL_OFF, "reveal_off")
     with transaction.atomic():
         item = Unlock.objects.select_for_update().get(pk=unlock_.pk)
         if item.refunded_at is not None:

@@ -27,6 +27,7 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.utils import timezone
 
+from relais.callbacks import services as callbacks
 from relais.core import audit
 from relais.core.phones import format_fr
 from relais.credits import services as credits
@@ -91,8 +92,10 @@ def read_message(delivery: Delivery, user) -> dict:
     """
     actor = audit.Actor.professional(user, delivery.listing)
     data = {**reads.read_delivery(delivery, actor, via="space"),
-            "unlock": None, "unlock_error": ""}
-    if delivery.is_own:
+            "unlock": None, "unlock_error": "", "reveal": credits.reveal_enabled(),
+            "card": callbacks.lead_card(delivery),
+            "callbacks": callbacks.callbacks_of(delivery, delivery.professional_id)}
+    if delivery.is_own or not data["reveal"]:
         return data
     status = credits.unlock_status(delivery)
     data["unlock"] = status

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from relais.callbacks import services as callbacks
 from relais.calls import access as calls
 from relais.credits import services as credits
 from relais.routing.models import Delivery
@@ -90,6 +91,21 @@ def unlock(request, delivery_id):
     else:
         messages.success(request, _("Numéro débloqué : %(n)d crédit(s) débité(s).")
                          % {"n": item.cost})
+    return _back(delivery)
+
+
+@login_required
+@require_POST
+def callback(request, delivery_id):
+    """"Rappeler via Relais": Relais calls the professional, then the caller."""
+    delivery = _delivery(request, delivery_id)
+    try:
+        cb = callbacks.start(delivery, request.user)
+    except callbacks.CallbackRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("Rappel lancé : Relais appelle votre téléphone, puis "
+                                    "la personne (état : %(s)s).") % {"s": cb.get_status_display()})
     return _back(delivery)
 
 
