@@ -12,9 +12,9 @@ def routed(db, settings, calls_settings):
     settings.RELAIS_UNLOCK_CAP = 3
     settings.RELAIS_UNLOCK_COST = 2
     settings.RELAIS_CALLBACK_MIN_SECONDS = 30
-    called = f.listing(*NANTES, ["plombier"], name="Appelé")
-    listings = [called] + [f.listing(*offset(*NANTES, 2 + i), ["plombier"], name=f"Voisin {i}")
-                           for i in range(5)]
+    called = f.listing(*NANTES, ["plombier"], name="Appelé", email="appele@example.org")
+    listings = [called] + [f.listing(*offset(*NANTES, 2 + i), ["plombier"], name=f"Voisin {i}",
+                                     email=f"voisin{i}@example.org") for i in range(5)]
     for i, item in enumerate(listings):
         item.forward_number = f"+3363998{i:04d}"
         item.save(update_fields=["forward_number"])
