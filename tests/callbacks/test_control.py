@@ -4,6 +4,7 @@ and charges come back automatically, each with its reason."""
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from relais.callbacks import services
@@ -17,6 +18,8 @@ from relais.privacy import services as privacy
 from relais.routing.models import Feedback, RoutingDecision
 from relais.routing.services import record_feedback
 from relais.voicemail.models import Voicemail
+from tests.factories import CALLER, CALLER_FR
+from tests.helpers import last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +132,14 @@ def test_nothing_after_the_retention_period(funded, settings):
             call_back(d)
         assert refused.value.code == "no_number"
     assert not Callback.objects.exists()
+
+
+def test_the_callers_portal_says_who_called_back_and_that_the_number_stayed_hidden(
+        funded, client):
+    vm, _own, shared = funded
+    call_back(shared[0])
+    client.post(reverse("privacy:start"), {"reference": vm.reference, "number": CALLER_FR})
+    client.post(reverse("privacy:code"), {"code": last_code(CALLER)})
+    html = client.get(reverse("privacy:message")).content.decode()
+    assert "Voisin 0" in html
+    assert "vous a rappelé via Relais : votre numéro ne lui a pas été communiqué" in html
