@@ -15,6 +15,8 @@ demo mode) is asked, in the order of :data:`PROVIDERS`.
   (:func:`holding_recording`, any registered provider: a recording queued for deletion
   outlives a change of mode).
 - System check ``relais.calls.E001`` lists the active providers' configuration errors.
+- Outbound calls (call-backs through Relais) are placed by :func:`outbound`: the local
+  provider in demo mode, Twilio otherwise.
 """
 
 from . import local, twilio
