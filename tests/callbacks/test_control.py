@@ -143,3 +143,4 @@ def test_the_callers_portal_says_who_called_back_and_that_the_number_stayed_hidd
     html = client.get(reverse("privacy:message")).content.decode()
     assert "Voisin 0" in html
     assert "vous a rappelé via Relais : votre numéro ne lui a pas été communiqué" in html
+    assert "mise en relation par téléphone" in html  # the message's audit trail

@@ -64,6 +64,9 @@ ACTION_LABELS = {
     PURGED_METADATA: "données de routage supprimées (durée de conservation)",
     "unlock.refunded": "déblocage remboursé",
     "unlock.created": "déblocage de votre numéro",
+    "callback.started": "rappel via Relais demandé par un professionnel",
+    "callback.charged": "mise en relation par téléphone (votre numéro n'a pas été communiqué)",
+    "callback.refused": "refus des rappels (touche 9)",
 }
 
 
