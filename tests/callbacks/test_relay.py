@@ -6,12 +6,14 @@ from django.test import Client
 
 from relais.callbacks import services
 from relais.callbacks.models import Callback
+from relais.calls.models import TrackingNumber
 from relais.calls.providers import local
 from relais.credits import services as credits
 from relais.credits.models import CreditEntry, Unlock
 from relais.demo.callback_phone import play
 from relais.demo.phone import InProcess, sign
-from tests.factories import CALLER
+from tests import factories as f
+from tests.factories import CALLER, NANTES, offset
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +139,25 @@ def test_webhooks_refuse_a_bad_signature_and_another_call(routed, operator):
     response = client.post(path, params, headers={"X-Twilio-Signature": sign(call.url, params)})
     assert response.status_code == 200 and b"<Dial" in response.content
     assert Callback.objects.get(pk=cb.pk).status == "calling_caller"
+
+
+def test_call_backs_in_progress_never_overdraw_the_balance(operator, settings):
+    """2 credits, cost 2: while one call-back of a request rings, another request may not
+    be called back (both could connect)."""
+    settings.RELAIS_UNLOCK_COST = 2
+    mine = f.listing(*offset(*NANTES, 3), ["plombier"], name="Moi", email="moi@example.org")
+    mine.forward_number = "+33639987777"
+    mine.save(update_fields=["forward_number"])
+    TrackingNumber.objects.create(e164="+33199007777", listing=mine)
+    called = f.listing(*NANTES, ["plombier"], name="Appelé", email="a@example.org")
+    first, second = (next(d for d in f.route(f.voicemail(called, caller=c))[1]
+                          if d.listing_id == mine.pk) for c in ("+33612340001", "+33612340002"))
+    credits.grant(mine.professional, 2, by=operator)
+    with local.manual_dialing():
+        services.start(first, mine.professional.user)
+        (call, sid), = local.take_placed()
+        with pytest.raises(services.CallbackRefused) as refused:
+            services.start(second, mine.professional.user)
+    assert refused.value.code == "balance"
+    assert play(InProcess(), call, sid, seconds=40).connected
+    assert credits.balance(mine.professional) == 0

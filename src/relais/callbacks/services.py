@@ -151,11 +151,22 @@ def start(delivery: Delivery, user) -> Callback:
                 raise CallbackRefused(
                     f"{taken} professionnels ont déjà été mis en relation avec cette personne, "
                     "le maximum : la demande n'est plus proposée.", "cap")
-            if credits.balance(professional) < credits.cost():
+            # Credits promised to call-backs still in progress on other unpaid requests
+            # count as spent: two at once never overdraw the balance.
+            pending = sum(1 for vm_id in Callback.objects.filter(
+                professional=professional, unlock__isnull=True,
+                delivery__kind=Delivery.Kind.SHARED,
+                created_at__gt=timezone.now() - timedelta(minutes=10))
+                .exclude(status__in=Callback.FINAL)
+                .exclude(voicemail_id=delivery.voicemail_id)
+                .values_list("voicemail_id", flat=True).distinct()
+                if _paid(vm_id, professional.pk) is None)
+            available = credits.balance(professional) - pending * credits.cost()
+            if available < credits.cost():
                 raise CallbackRefused(
                     f"Crédits insuffisants : une mise en relation réussie coûte "
-                    f"{credits.cost()} crédit(s), votre solde est de "
-                    f"{credits.balance(professional)}.", "balance")
+                    f"{credits.cost()} crédit(s), votre solde disponible est de "
+                    f"{max(0, available)}.", "balance")
         cb = Callback.objects.create(
             delivery=delivery, voicemail_id=delivery.voicemail_id, professional=professional,
             listing_name=str(listing.establishment.name)[:255])
