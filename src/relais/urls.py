@@ -11,6 +11,7 @@ urlpatterns = [
     path("pro/", include("relais.pros.urls")),  # accounts, listings, claims
     path("telephony/", include("relais.calls.urls")),
     path("telephony/", include("relais.voicemail.webhook_urls")),  # record, gather
+    path("telephony/", include("relais.texts.urls")),  # inbound SMS
     path("messages/", include("relais.voicemail.urls")),
     path("r/", include("relais.routing.urls")),
     path("appelant/", include("relais.privacy.urls")),
