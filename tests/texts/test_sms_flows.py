@@ -220,3 +220,26 @@ def test_within_the_opening_hours_the_call_is_forwarded(phone, tracking):
     tracking.listing.save(update_fields=["opening_hours"])
     result = phone.call(TRACKING, CALLER, answer="answer")
     assert result.dialed == f.FORWARD and result.heard == []
+
+
+@pytest.mark.parametrize("case", ["unsigned", "forged", "other_account", "withheld",
+                                  "bad_sid", "too_long"])
+def test_bad_inbound_sms_are_refused_and_change_nothing(client, tracking, case):
+    params = {"AccountSid": settings.TWILIO_ACCOUNT_SID, "MessageSid": "SM" + "b" * 32,
+              "From": CALLER, "To": TRACKING, "Body": NEED}
+    path, extra, expected = reverse("texts:inbound"), {}, 400
+    if case == "unsigned":
+        extra, expected = {"signature": ""}, 403
+    elif case == "forged":
+        extra, expected = {"token": "not-the-token"}, 403
+    elif case == "other_account":
+        params["AccountSid"] = "AC" + "9" * 32
+    elif case == "withheld":
+        params["From"] = "anonymous"
+    elif case == "bad_sid":
+        params["MessageSid"] = "SM123"
+    elif case == "too_long":
+        params["Body"] = "x" * 1601
+    assert post_signed(client, path, params, **extra).status_code == expected
+    assert not Voicemail.objects.exists()
+    assert not OutboxMessage.objects.exists()

@@ -89,7 +89,9 @@ def normalise(text: str) -> str:
     """The canonical writing of ``text`` (what the form stores); HoursError otherwise."""
     parts = []
     for group in parse(text):
-        days = ",".join(DAYS[d] for d in group.days)
+        d = group.days
+        days = (f"{DAYS[d[0]]}-{DAYS[d[-1]]}" if len(d) > 2 and list(d) == list(
+            range(d[0], d[-1] + 1)) else ",".join(DAYS[i] for i in d))
         times = " ".join(f"{a:%H:%M}-{'24:00' if b == time(23, 59, 59) else f'{b:%H:%M}'}"
                          for a, b in group.ranges)
         parts.append(f"{days} {times}")

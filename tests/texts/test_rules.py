@@ -1,0 +1,96 @@
+"""The plain rules behind SMS: segments, keywords, French mobiles, opening hours, and the
+transport's refusals (opted-out numbers, absurd lengths)."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from relais.core import phones, sms
+from relais.core.models import OutboxMessage
+from relais.pros import hours
+from relais.pros.forms import ListingSettingsForm
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.mark.parametrize(("body", "encoding", "segments"), [
+    ("a" * 160, "GSM-7", 1),
+    ("a" * 161, "GSM-7", 2),  # 153 a part once concatenated
+    ("é" * 306, "GSM-7", 2),
+    ("é" * 307, "GSM-7", 3),
+    ("€" * 80, "GSM-7", 1),  # the extension table: two septets each
+    ("€" * 81, "GSM-7", 2),
+    ("ç" + "a" * 69, "UCS-2", 1),  # one character outside GSM-7 makes it all UCS-2
+    ("ç" + "a" * 70, "UCS-2", 2),  # 67 a part
+    ("🔧" * 35, "UCS-2", 1),  # outside the BMP: two code units each
+    ("🔧" * 36, "UCS-2", 2),
+])
+def test_segments(body, encoding, segments):
+    assert sms.encoding(body) == encoding
+    assert sms.segments(body) == segments
+
+
+@pytest.mark.parametrize(("body", "word"), [(" stop ", "STOP"), ("Arrêt.", "ARRET"),
+                                            ("oui !", "OUI"), ("Non", "NON")])
+def test_keywords(body, word):
+    assert sms.keyword(body) == word
+
+
+@pytest.mark.parametrize(("number", "mobile"), [
+    ("+33612345678", True), ("+33712345678", True), ("+33145678901", False),
+    ("+33987654321", False), ("+33899123456", False), ("", False), ("+447700900123", False),
+    ("+3361234567", False),
+])
+def test_only_french_mobiles_are_texted(number, mobile):
+    assert phones.is_french_mobile(number) is mobile
+
+
+@pytest.mark.django_db
+def test_the_transport_refuses_opted_out_numbers_and_absurd_lengths():
+    sms.send_sms("+33612345678", "Bonjour")
+    sms.opt_out("+33612345678", "STOP")
+    with pytest.raises(sms.OptedOut):
+        sms.send_sms("+33612345678", "Bonjour")
+    with pytest.raises(sms.TooLong):
+        sms.send_sms("+33699999999", "a" * (153 * sms.MAX_SEGMENTS + 1))
+    with pytest.raises(sms.SMSError):
+        sms.send_sms("+33699999999", "   ")
+    sms.send_sms("+33699999999", "a" * 400)
+    assert list(OutboxMessage.objects.values_list("to", "segments")) == [
+        ("+33699999999", 3), ("+33612345678", 1)]
+    assert sms.opt_in("+33612345678")
+    sms.send_sms("+33612345678", "De retour")
+
+
+def test_opening_hours():
+    text = "lun-ven 8h-12h 14:00-18:30; sam 09:00-12:00"
+    assert hours.normalise(text) == "lun-ven 08:00-12:00 14:00-18:30; sam 09:00-12:00"
+    assert hours.normalise("mer,lun 10h-24h") == "lun,mer 10:00-24:00"
+    assert hours.describe(text) == ("du lundi au vendredi de 8 h à 12 h et de 14 h à 18 h 30"
+                                    " ; le samedi de 9 h à 12 h")
+    tuesday = datetime(2026, 12, 1, tzinfo=PARIS)
+    assert hours.is_open(text, tuesday.replace(hour=9))
+    assert not hours.is_open(text, tuesday.replace(hour=12, minute=30))
+    assert not hours.is_open(text, tuesday.replace(hour=18, minute=30))
+    assert not hours.is_open(text, datetime(2026, 12, 6, 10, tzinfo=PARIS))  # Sunday
+    assert hours.is_open("", tuesday) and hours.is_open("n'importe quoi", tuesday)
+    assert hours.describe("lun,mer 10:00-24:00") == "le lundi et le mercredi de 10 h à minuit"
+
+
+@pytest.mark.parametrize("bad", ["lundi", "lun 18:00-08:00", "xyz 08:00-12:00",
+                                 "lun 25:00-26:00", "ven-lun 08:00-12:00", "lun 08:00"])
+def test_unreadable_hours_get_a_clear_french_error(bad):
+    with pytest.raises(hours.HoursError):
+        hours.parse(bad)
+
+
+@pytest.mark.django_db
+def test_the_professional_edits_the_hours_in_the_listing_settings():
+    form = ListingSettingsForm(data={"service_radius_km": 20, "notify": "instant",
+                                     "opening_hours": "lun-ven 8h-18h"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["opening_hours"] == "lun-ven 08:00-18:00"
+    form = ListingSettingsForm(data={"service_radius_km": 20, "notify": "instant",
+                                     "opening_hours": "lun 18h-8h"})
+    assert not form.is_valid() and "à l'envers" in form.errors["opening_hours"][0]
