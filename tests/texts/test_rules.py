@@ -5,11 +5,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
+from django.urls import reverse
 
 from relais.core import phones, sms
 from relais.core.models import OutboxMessage
 from relais.pros import hours
 from relais.pros.forms import ListingSettingsForm
+from relais.voicemail.models import Voicemail
+from tests.factories import PHONE_CALLER as CALLER
+from tests.factories import TRACKING
+from tests.helpers import post_signed
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -94,3 +100,49 @@ def test_the_professional_edits_the_hours_in_the_listing_settings():
     form = ListingSettingsForm(data={"service_radius_km": 20, "notify": "instant",
                                      "opening_hours": "lun 18h-8h"})
     assert not form.is_valid() and "à l'envers" in form.errors["opening_hours"][0]
+
+
+@pytest.mark.django_db
+def test_sms_conversations_are_purged_after_30_days(tracking):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from relais.texts import services
+    from relais.texts.models import InboundSms, Thread
+
+    old = Thread.objects.create(caller_e164="+33612345678", tracking_number=tracking,
+                                listing=tracking.listing)
+    recent = Thread.objects.create(caller_e164="+33612345679", tracking_number=tracking,
+                                   listing=tracking.listing)
+    InboundSms.objects.create(message_sid="SM" + "c" * 32, thread=old)
+    Thread.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    InboundSms.objects.update(created_at=timezone.now() - timedelta(days=31))
+    sms.opt_out("+33612345678")
+    assert services.purge() == 1
+    assert list(Thread.objects.all()) == [recent] and not InboundSms.objects.exists()
+    assert sms.opted_out("+33612345678")  # STOP is kept
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", ["unsigned", "forged", "other_account", "withheld",
+                                  "bad_sid", "too_long"])
+def test_bad_inbound_sms_are_refused_and_change_nothing(client, tracking, case):
+    params = {"AccountSid": settings.TWILIO_ACCOUNT_SID, "MessageSid": "SM" + "b" * 32,
+              "From": CALLER, "To": TRACKING, "Body": "Une fuite."}
+    path, extra, expected = reverse("texts:inbound"), {}, 400
+    if case == "unsigned":
+        extra, expected = {"signature": ""}, 403
+    elif case == "forged":
+        extra, expected = {"token": "not-the-token"}, 403
+    elif case == "other_account":
+        params["AccountSid"] = "AC" + "9" * 32
+    elif case == "withheld":
+        params["From"] = "anonymous"
+    elif case == "bad_sid":
+        params["MessageSid"] = "SM123"
+    elif case == "too_long":
+        params["Body"] = "x" * 1601
+    assert post_signed(client, path, params, **extra).status_code == expected
+    assert not Voicemail.objects.exists()
+    assert not OutboxMessage.objects.exists()

@@ -17,6 +17,8 @@ from relais.core import sms
 from relais.core.models import OutboxMessage
 from relais.pros import hours
 from relais.routing.models import Delivery
+from relais.texts import urgent
+from relais.texts.models import UrgentPush
 from relais.voicemail import callbacks
 from relais.voicemail.models import Voicemail
 from tests import factories as f
@@ -222,24 +224,37 @@ def test_within_the_opening_hours_the_call_is_forwarded(phone, tracking):
     assert result.dialed == f.FORWARD and result.heard == []
 
 
-@pytest.mark.parametrize("case", ["unsigned", "forged", "other_account", "withheld",
-                                  "bad_sid", "too_long"])
-def test_bad_inbound_sms_are_refused_and_change_nothing(client, tracking, case):
-    params = {"AccountSid": settings.TWILIO_ACCOUNT_SID, "MessageSid": "SM" + "b" * 32,
-              "From": CALLER, "To": TRACKING, "Body": NEED}
-    path, extra, expected = reverse("texts:inbound"), {}, 400
-    if case == "unsigned":
-        extra, expected = {"signature": ""}, 403
-    elif case == "forged":
-        extra, expected = {"token": "not-the-token"}, 403
-    elif case == "other_account":
-        params["AccountSid"] = "AC" + "9" * 32
-    elif case == "withheld":
-        params["From"] = "anonymous"
-    elif case == "bad_sid":
-        params["MessageSid"] = "SM123"
-    elif case == "too_long":
-        params["Body"] = "x" * 1601
-    assert post_signed(client, path, params, **extra).status_code == expected
-    assert not Voicemail.objects.exists()
-    assert not OutboxMessage.objects.exists()
+URGENT = ("Bonjour, c'est urgent, j'ai une grosse fuite d'eau sous l'évier, ça inonde la "
+          "cuisine, pouvez-vous venir ce soir ? Je suis Nadia Bensaïd, au 06 12 34 56 78.")
+
+
+def test_an_urgent_request_after_hours_is_texted_to_the_opted_in_recipients(phone, plumbers):
+    """A deaf caller writes without calling first, at night; the plumbers routing chose
+    who opted in to urgent SMS get it on their mobile, redacted, with their link."""
+    called, near, _ = plumbers
+    tomorrow = hours.DAYS[(timezone.localtime().weekday() + 1) % 7]
+    called.opening_hours = f"{tomorrow} 08:00-18:00"
+    called.save(update_fields=["opening_hours"])
+    for listing, number, opted_in in ((near[0], "+33611111111", True),
+                                      (near[1], "+33622222222", False),
+                                      (near[2], "+33145678901", True)):  # a landline
+        listing.forward_number, listing.urgent_sms = number, opted_in
+        listing.save(update_fields=["forward_number", "urgent_sms"])
+    assert len(phone.text(TRACKING, CALLER, URGENT).replies) == 1
+    phone.text(TRACKING, CALLER, "OUI")
+    drain()
+    vm = Voicemail.objects.get()
+    assert (vm.status, vm.urgency, vm.consent) == ("done", "urgent", "share")
+    [push] = sms_to("+33611111111")
+    assert "/r/" in push.body and "fuite" in push.body
+    for form in (*NUMBER_FORMS, "06 39 98 00 01", CALLER, vm.reference):
+        assert form not in push.body
+    assert sms_to("+33622222222") == [] and sms_to("+33145678901") == []
+    urgent.urgent_sms(vm)  # run again: at most once per recipient
+    assert len(sms_to("+33611111111")) == 1
+    # Within the called listing's hours, nothing is pushed.
+    called.opening_hours = ""
+    called.save(update_fields=["opening_hours"])
+    UrgentPush.objects.all().delete()
+    urgent.urgent_sms(Voicemail.objects.get())
+    assert len(sms_to("+33611111111")) == 1

@@ -59,3 +59,18 @@ class InboundSms(models.Model):
 
     def __str__(self) -> str:
         return self.message_sid
+
+
+class UrgentPush(models.Model):
+    """An urgent request texted to one recipient (relais.texts.urgent): at most once."""
+
+    delivery = models.OneToOneField("routing.Delivery", on_delete=models.CASCADE,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("demande urgente envoyée par SMS")
+        verbose_name_plural = _("demandes urgentes envoyées par SMS")
+
+    def __str__(self) -> str:
+        return str(self.delivery_id)

@@ -18,12 +18,14 @@ their consent ("répondez OUI"), STOP.
 
 import logging
 import tomllib
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from relais.calls.models import Call, TrackingNumber
 from relais.core import phones, sms
@@ -170,3 +172,16 @@ def _converse(message_sid: str, caller: str, to: str, body: str, word: str) -> s
     logger.info("sms %s: request %s for listing %s", message_sid, vm.reference, listing.pk)
     return text("received_ask_consent", reference=vm.reference, listing=name,
                 portal=portal_url())
+
+
+# --- Retention ---------------------------------------------------------------------------
+
+THREAD_DAYS = 30  # a conversation is over long before; its caller number goes with it
+
+
+def purge(now=None) -> int:
+    """Periodic job: conversations (caller number, links) and inbound SMS SIDs older than
+    THREAD_DAYS are deleted. STOP stays (``core.SmsOptOut``): it must be honoured."""
+    cutoff = (now or timezone.now()) - timedelta(days=THREAD_DAYS)
+    InboundSms.objects.filter(created_at__lt=cutoff).delete()
+    return Thread.objects.filter(created_at__lt=cutoff).delete()[0]
