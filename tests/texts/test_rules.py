@@ -146,3 +146,31 @@ def test_bad_inbound_sms_are_refused_and_change_nothing(client, tracking, case):
     assert post_signed(client, path, params, **extra).status_code == expected
     assert not Voicemail.objects.exists()
     assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_erasing_a_written_request_deletes_its_conversation(tracking):
+    from relais.privacy import services as privacy
+    from relais.texts.models import Thread
+
+    vm = Voicemail.objects.create(channel="sms", listing=tracking.listing, caller_e164=CALLER,
+                                  transcript="Une fuite sous l'évier.")
+    Thread.objects.create(caller_e164=CALLER, tracking_number=tracking,
+                          listing=tracking.listing, voicemail=vm, state="consent")
+    other = Thread.objects.create(caller_e164="+33612345670", tracking_number=tracking,
+                                  listing=tracking.listing)
+    privacy.erase(vm)
+    vm.refresh_from_db()
+    assert (vm.status, vm.transcript, vm.caller_e164) == ("erased", "", "")
+    assert list(Thread.objects.all()) == [other]
+
+
+@pytest.mark.django_db
+def test_the_demo_outbox_shows_an_sms_its_sender_and_segments(
+        client, phone, tracking, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # sent once the callback commits
+        phone.call(TRACKING, CALLER, hangup_before_message=True)  # → the invitation
+    html = client.get("/demo/boite-d-envoi/?type=sms").content.decode()
+    invitation = OutboxMessage.objects.get(kind="sms", to=CALLER)
+    assert invitation.body[:40] in html.replace("&#x27;", "'")
+    assert f"de {TRACKING}" in html and f"{invitation.segments} segment(s)" in html
