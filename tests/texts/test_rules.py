@@ -174,3 +174,19 @@ def test_the_demo_outbox_shows_an_sms_its_sender_and_segments(
     invitation = OutboxMessage.objects.get(kind="sms", to=CALLER)
     assert invitation.body[:40] in html.replace("&#x27;", "'")
     assert f"de {TRACKING}" in html and f"{invitation.segments} segment(s)" in html
+
+
+@pytest.mark.django_db
+def test_blocked_callers_and_floods_of_requests_are_refused(phone, tracking, settings):
+    from relais.calls.models import BlockedCaller
+
+    settings.RELAIS_CALLER_RATE_LIMIT = 2
+    BlockedCaller.objects.create(e164="+33612345670", reason="harcèlement")
+    assert phone.text(TRACKING, "+33612345670", "Une fuite sous l'évier.").replies == []
+    assert not Voicemail.objects.exists()
+    for n in range(2):
+        phone.text(TRACKING, CALLER, f"Demande {n} : une fuite sous l'évier.")
+        phone.text(TRACKING, CALLER, "NON")
+    [refused] = phone.text(TRACKING, CALLER, "Demande 3 : une fuite sous l'évier.").replies
+    assert "nombreuses demandes" in refused
+    assert Voicemail.objects.count() == 2

@@ -27,7 +27,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from relais.calls.models import Call, TrackingNumber
+from relais.calls.models import BlockedCaller, Call, TrackingNumber
+from relais.calls.policy import over_rate_limit
 from relais.core import phones, sms
 from relais.voicemail import consent, pipeline
 from relais.voicemail.models import Voicemail
@@ -135,6 +136,8 @@ def _converse(message_sid: str, caller: str, to: str, body: str, word: str) -> s
     listing = number.listing if number else None
     if listing is None or not listing.claimed:
         return text("unknown_number")
+    if BlockedCaller.objects.filter(e164=caller).exists():
+        return ""  # blocked by the operator: nothing reaches anybody, no answer
     name = listing_name(listing)
     thread = (Thread.objects.select_for_update()
               .filter(caller_e164=caller, tracking_number=number, listing=listing)
@@ -159,6 +162,9 @@ def _converse(message_sid: str, caller: str, to: str, body: str, word: str) -> s
     request = body.strip()[:MAX_REQUEST_CHARS]
     if not request:
         return text("empty", listing=name)
+    # The callers' limit (RELAIS_CALLER_RATE_LIMIT an hour), counted apart from calls.
+    if over_rate_limit(f"texts:rate:{caller}"):
+        return text("rate_limited")
     vm = Voicemail.objects.create(
         channel=Voicemail.Channel.SMS, listing=listing, caller_e164=caller,
         transcript=request, language="fr", status=Voicemail.Status.RECEIVED)
