@@ -190,3 +190,21 @@ def test_blocked_callers_and_floods_of_requests_are_refused(phone, tracking, set
     [refused] = phone.text(TRACKING, CALLER, "Demande 3 : une fuite sous l'évier.").replies
     assert "nombreuses demandes" in refused
     assert Voicemail.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_second_text_instead_of_an_answer_is_a_new_request_and_oui_merci_is_yes(phone,
+                                                                                  tracking):
+    phone.text(TRACKING, CALLER, "Une fuite sous l'évier.")
+    [reply] = phone.text(TRACKING, CALLER, "Et la chasse d'eau fuit aussi.").replies
+    first, second = Voicemail.objects.order_by("created_at")
+    assert second.reference in reply and second.transcript == "Et la chasse d'eau fuit aussi."
+    assert (first.consent, first.consent_recorded_at is not None) == ("private", True)
+    assert second.consent_recorded_at is None
+    [reply] = phone.text(TRACKING, CALLER, "Oui merci !").replies
+    second.refresh_from_db()
+    assert second.consent == "share" and "pourra aussi être proposée" in reply
+    assert Voicemail.objects.count() == 2
+    # "OUI" to nothing is not a request.
+    assert "Décrivez votre besoin" in phone.text(TRACKING, CALLER, "oui").replies[0]
+    assert Voicemail.objects.count() == 2

@@ -17,6 +17,7 @@ their consent ("répondez OUI"), STOP.
 """
 
 import logging
+import re
 import tomllib
 from datetime import timedelta
 from functools import cache
@@ -63,6 +64,16 @@ def listing_name(listing) -> str:
     if listing is None:
         return "ce professionnel"
     return listing.establishment.name[:60]
+
+
+def answer(word: str) -> str:
+    """"yes" (OUI, « oui merci », OK…), "no" (NON…) or "" for anything else."""
+    first = re.split(r"[^A-Z']+", word, maxsplit=1)[0] if word else ""
+    if word in YES or first in YES:
+        return "yes"
+    if word in NO or first in NO:
+        return "no"
+    return ""
 
 
 def send(to: str, body: str, sender: str = "") -> bool:
@@ -143,21 +154,23 @@ def _converse(message_sid: str, caller: str, to: str, body: str, word: str) -> s
               .filter(caller_e164=caller, tracking_number=number, listing=listing)
               .order_by("-created_at").first())
     InboundSms.objects.filter(message_sid=message_sid).update(thread=thread)
+    said = answer(word)
     if thread is not None and thread.state == Thread.State.CONSENT and thread.voicemail:
         vm = thread.voicemail
-        if word in YES or word in NO:
-            choice = consent.SHARE if word in YES else consent.PRIVATE
-            thread.state = Thread.State.CLOSED
-            thread.save(update_fields=["state", "updated_at"])
+        thread.state = Thread.State.CLOSED
+        thread.save(update_fields=["state", "updated_at"])
+        if said:
+            choice = consent.SHARE if said == "yes" else consent.PRIVATE
             if not consent.record(vm.pk, choice):  # too late: the window closed
                 vm.refresh_from_db(fields=["consent"])
                 if vm.consent != choice:
                     return text("consent_closed", reference=vm.reference)
             key = "consent_share" if choice == consent.SHARE else "consent_private"
             return text(key, reference=vm.reference, listing=name)
-        if vm.consent_recorded_at is None:
-            return text("consent_again", reference=vm.reference, listing=name)
-    if word in YES or word in NO:  # an answer to nothing: not a request
+        # Not an answer: a new request (nothing the caller writes is lost); the one
+        # left unanswered stays with the called professional only.
+        consent.record(vm.pk, consent.PRIVATE)
+    elif said:  # an answer to nothing: not a request
         return text("empty", listing=name)
     request = body.strip()[:MAX_REQUEST_CHARS]
     if not request:
