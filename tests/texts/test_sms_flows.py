@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -132,7 +133,7 @@ def hang_up_and_write(phone):
 
 def test_a_caller_who_hangs_up_writes_answers_oui_and_nearby_plumbers_get_it(phone, plumbers,
                                                                             client):
-    _, near, smtp = plumbers
+    called, near, smtp = plumbers
     vm = hang_up_and_write(phone)
     assert phone.text(TRACKING, CALLER, "Oui !").replies == [
         f"C'est noté : votre demande {vm.reference} pourra aussi être proposée à d'autres "
@@ -156,6 +157,19 @@ def test_a_caller_who_hangs_up_writes_answers_oui_and_nearby_plumbers_get_it(pho
             assert "fuite d" in page
             for form in (*NUMBER_FORMS, "06 39 98 00 01", "0639980001"):
                 assert form not in page and form not in body
+    # The caller follows the portal link of the reply: their written request and who got it.
+    portal = Client()
+    portal.post(reverse("privacy:start"), {"reference": vm.reference, "number": CALLER})
+    portal.post(reverse("privacy:code"), {"code": last_code(CALLER)})
+    page = portal.get(reverse("privacy:message"))
+    assert page.status_code == 200 and "fuite d" in page.content.decode()
+    assert "Plomberie Appelée" in page.content.decode()
+    # The called plumber reads it in their space, with the caller's number.
+    pro = Client()
+    pro.force_login(called.professional.user)
+    own = vm.deliveries.get(kind="own")
+    page = pro.get(reverse("space:message", args=[own.pk])).content.decode()
+    assert "06 39 98 00 01" in page and "Bensaïd" in page
 
 
 def test_without_oui_the_written_request_stays_private(phone, plumbers):
