@@ -208,3 +208,22 @@ def test_a_second_text_instead_of_an_answer_is_a_new_request_and_oui_merci_is_ye
     # "OUI" to nothing is not a request.
     assert "Décrivez votre besoin" in phone.text(TRACKING, CALLER, "oui").replies[0]
     assert Voicemail.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_operator_edits_the_hours_in_the_admin(client, operator, tracking):
+    client.force_login(operator)
+    listing = tracking.listing
+    url = f"/admin/pros/listing/{listing.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="opening_hours"' in page.content.decode()
+    form = {"establishment": listing.establishment_id, "professional": listing.professional_id,
+            "status": "approved", "forward_number": "06 12 34 56 78",
+            "service_radius_km": 30, "notify": "instant", "opening_hours": "lun 18h-8h"}
+    page = client.post(url, form)
+    assert page.status_code == 200 and "Plage horaire à l&#x27;envers" in page.content.decode()
+    form["opening_hours"] = "lun-sam 7h-19h"
+    page = client.post(url, form)
+    assert page.status_code == 302, page.context["adminform"].form.errors
+    listing.refresh_from_db()
+    assert listing.opening_hours == "lun-sam 07:00-19:00"

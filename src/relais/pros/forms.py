@@ -127,7 +127,7 @@ class ListingAdminForm(forms.ModelForm):
 
     class Meta:
         model = Listing
-        fields = ["forward_number"]  # the admin gives the form all of its fields
+        fields = ["forward_number", "opening_hours", "urgent_sms"]
 
     def clean_forward_number(self):
         return clean_forward_number(self.cleaned_data.get("forward_number", ""))
