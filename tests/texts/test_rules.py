@@ -227,3 +227,36 @@ def test_the_operator_edits_the_hours_in_the_admin(client, operator, tracking):
     assert page.status_code == 302, page.context["adminform"].form.errors
     listing.refresh_from_db()
     assert listing.opening_hours == "lun-sam 07:00-19:00"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("recording", "expected"), [("completed", "receipt"),
+                                                     ("absent", "invitation")])
+def test_a_recording_reported_after_the_call_decides_receipt_or_invitation(
+        client, tracking, recording, expected, django_capture_on_commit_callbacks):
+    """Twilio may report the recording after the call's end: nothing is texted until it
+    does; then the receipt, or — a recording without sound — the invitation."""
+    from tests.helpers import call_params
+
+    def post(name, **extra):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_signed(client, reverse(name), call_params(**extra))
+        assert response.status_code in (200, 204), response.content
+        return response
+
+    post("calls:voice")
+    post("calls:dial", DialCallStatus="no-answer", DialCallDuration="0")
+    post("voicemail_webhooks:record", RecordingSid="RE" + "d" * 32, RecordingDuration="3",
+         Digits="#")
+    post("calls:status", CallStatus="completed", CallDuration="30")
+    assert not OutboxMessage.objects.filter(kind="sms").exists()  # the recording is awaited
+    url = f"http://127.0.0.1:8000/telephony/local/recordings/RE{'d' * 32}"
+    extra = {"RecordingUrl": url, "RecordingDuration": "3"} if recording == "completed" else {}
+    post("calls:recording_status", RecordingSid="RE" + "d" * 32, RecordingStatus=recording,
+         **extra)
+    [text] = OutboxMessage.objects.filter(kind="sms", to=CALLER)
+    vm = Voicemail.objects.get()
+    if expected == "receipt":
+        assert vm.reference in text.body and text.sender == ""
+    else:
+        assert "sans laisser de message" in text.body and text.sender == TRACKING

@@ -12,3 +12,5 @@ class TextsConfig(AppConfig):
 
         # After the voicemail app's own receiver (it sits below): the message exists.
         signals.call_ended.connect(services.call_ended, dispatch_uid="texts.call_ended")
+        signals.recording_ready.connect(services.recording_ready,
+                                        dispatch_uid="texts.recording_ready")

@@ -42,7 +42,6 @@ DATA = Path(__file__).resolve().parent / "data" / "texts.toml"
 MAX_REQUEST_CHARS = 1600  # Twilio's own limit for one (concatenated) inbound SMS
 YES = frozenset({"OUI", "O", "YES", "OK", "D'ACCORD", "DACCORD"})
 NO = frozenset({"NON", "N", "NO"})
-NO_RECEIPT = (Voicemail.Status.REJECTED, Voicemail.Status.FAILED, Voicemail.Status.ERASED)
 
 
 @cache
@@ -95,22 +94,39 @@ def send(to: str, body: str, sender: str = "") -> bool:
 
 def call_ended(sender, *, call: Call, now, **kwargs) -> None:
     """Receiver of ``call_ended``: the receipt, or the invitation to write (once a call)."""
-    if (call.listing_id is None or call.outcome not in (Call.Outcome.MISSED,
-                                                        Call.Outcome.VOICEMAIL)
-            or not phones.is_french_mobile(call.caller_e164) or call.tracking_number_id is None):
+    after_call(call)
+
+
+def recording_ready(sender, *, call: Call, **kwargs) -> None:
+    """Receiver of ``recording_ready`` (after the voicemail app's): a recording reported
+    after the call's end decides between the receipt and the invitation."""
+    after_call(call)
+
+
+def after_call(call: Call) -> None:
+    """Once the call is over and what the caller left is known: the receipt (a message
+    is being processed) or the invitation (nothing, or a recording without sound); nothing
+    while the recording is still awaited, for a failed or erased one, or twice."""
+    if (call.ended_at is None or call.listing_id is None or call.tracking_number_id is None
+            or call.outcome not in (Call.Outcome.MISSED, Call.Outcome.VOICEMAIL)
+            or not phones.is_french_mobile(call.caller_e164)):
         return
     voicemail = Voicemail.objects.filter(call=call).first()
-    if voicemail is not None and voicemail.status in NO_RECEIPT:
+    if voicemail is not None and voicemail.status == Voicemail.Status.RECORDING:
+        return  # its recording callback decides
+    if voicemail is not None and voicemail.status in (Voicemail.Status.FAILED,
+                                                      Voicemail.Status.ERASED):
         return
+    left_message = voicemail is not None and voicemail.status != Voicemail.Status.REJECTED
     _, created = Thread.objects.get_or_create(
         call=call, defaults={
             "caller_e164": call.caller_e164, "tracking_number_id": call.tracking_number_id,
-            "listing_id": call.listing_id, "voicemail": voicemail,
-            "state": Thread.State.CLOSED if voicemail else Thread.State.INVITED})
+            "listing_id": call.listing_id, "voicemail": voicemail if left_message else None,
+            "state": Thread.State.CLOSED if left_message else Thread.State.INVITED})
     if not created:
         return  # the provider sent the final status again
     name = listing_name(call.listing)
-    if voicemail is not None:
+    if left_message:
         body = text("receipt", listing=name, reference=voicemail.reference, portal=portal_url())
         sender_number = ""
     else:
