@@ -24,7 +24,7 @@ def test_the_step_names_stored_in_pipeline_rows_and_their_queues():
         ("transcribe", "transcription", None), ("understand", "default", None),
         # route waits for the consent (state "waiting") without using attempts.
         ("redact", "audio", None), ("route", "default", None),
-        ("notify", "notifications", None),
+        ("urgent_sms", "notifications", None), ("notify", "notifications", None),
     ]
     assert flow.PIPELINE[0].function is recordings.fetch_step
 
@@ -37,6 +37,7 @@ def test_the_periodic_jobs():
         ("daily-digests", timedelta(minutes=10)),
         ("reconcile-recipient-index", timedelta(days=1)),
         ("retention-purge", timedelta(hours=1)),
+        ("purge-sms-threads", timedelta(days=1)),
     ]
     functions = {j.name: j.function for j in flow.PERIODIC}
     assert functions["recover-stalled-steps"] is pipeline.recover_stalled

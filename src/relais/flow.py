@@ -14,6 +14,8 @@ from relais.core.schedule import Job
 from relais.privacy import services as privacy_services
 from relais.routing import index, notifications
 from relais.routing import steps as routing_steps
+from relais.texts import services as texts_services
+from relais.texts import urgent
 from relais.voicemail import callbacks, pipeline, recordings
 from relais.voicemail import steps as voicemail_steps
 from relais.voicemail.pipeline import Step
@@ -28,6 +30,9 @@ PIPELINE = (
     # Waits (state "waiting", no attempt counted) while the caller may still be answering
     # the consent question; woken when the consent becomes final.
     Step(routing_steps.route, "default"),
+    # Urgent requests outside the called listing's hours, texted to the recipients routing
+    # chose whose listing opted in (relais.texts.urgent).
+    Step(urgent.urgent_sms, "notifications"),
     Step(routing_steps.notify, "notifications"),
 )
 
@@ -42,4 +47,6 @@ PERIODIC = (
     Job("reconcile-recipient-index", timedelta(days=1), index.reconcile),
     # Retention periods (RELAIS_RETENTION_*_DAYS): recordings, transcripts, metadata.
     Job("retention-purge", timedelta(hours=1), privacy_services.purge),
+    # SMS conversations (relais.texts) are kept 30 days.
+    Job("purge-sms-threads", timedelta(days=1), texts_services.purge),
 )

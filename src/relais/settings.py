@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "relais.calls",
     "relais.voicemail",
     "relais.routing",
+    "relais.texts",
     "relais.privacy",
     "relais.credits",
     "relais.callbacks",
@@ -317,6 +318,9 @@ RELAIS_RECORDING_MAX_BYTES = env.int("RELAIS_RECORDING_MAX_BYTES", default=50 * 
 # Consent is final once the caller answered (or hung up); failing that, this long after
 # the message was created it is settled to "private" (see relais.voicemail.consent).
 RELAIS_CONSENT_WAIT_SECONDS = env.int("RELAIS_CONSENT_WAIT_SECONDS", default=300)
+# A request written by SMS is asked its consent by SMS ("répondez OUI"): no answer within
+# this window = private.
+RELAIS_SMS_CONSENT_WAIT_SECONDS = env.int("RELAIS_SMS_CONSENT_WAIT_SECONDS", default=3600)
 
 # --- Transcription ---------------------------------------------------------------------
 RELAIS_WHISPER_MODEL = env.str("RELAIS_WHISPER_MODEL", default="base")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("telephony/", include("relais.calls.urls")),
     path("telephony/", include("relais.voicemail.webhook_urls")),  # record, gather
     path("telephony/", include("relais.callbacks.urls")),  # call-backs through Relais
+    path("telephony/", include("relais.texts.urls")),  # inbound SMS
     path("messages/", include("relais.voicemail.urls")),
     path("r/", include("relais.routing.urls")),
     path("appelant/", include("relais.privacy.urls")),

@@ -68,6 +68,9 @@ MATRIX = {
     "admin_call":       (302,   302,   302,   302,   302,   302,   SHOW,  SHOW),
     "admin_ledger":     (302,   302,   302,   302,   302,   302,   SHOW,  SHOW),
     "admin_unlocks":    (302,   302,   302,   302,   302,   302,   SHOW,  SHOW),
+    # The inbound SMS webhook: POST only, signed by the provider (unsigned: 403,
+    # tests/texts); a written request's text becomes a message only through it.
+    "sms_webhook":      (405,   405,   405,   405,   405,   405,   405,   405),
 }
 
 OPERATOR_PERMISSIONS = ["view_voicemail", "view_delivery", "view_auditevent", "view_call",
@@ -140,6 +143,7 @@ def world(client, shared_message):
         "admin_call": f"/admin/calls/call/{call.pk}/change/",
         "admin_ledger": "/admin/credits/creditentry/",
         "admin_unlocks": "/admin/credits/unlock/",
+        "sms_webhook": reverse("texts:inbound"),
     }
     markers = {key: vm.reference for key in urls}
     markers.update(
@@ -205,7 +209,7 @@ def test_identifiers_in_urls_are_not_guessable(world):
 MATRIX_URL_NAMES = {
     "routing:delivery", "routing:media", "routing:owner_media", "demo:local_recording",
     "space:inbox", "space:message", "space:call_log", "space:credits",
-    "privacy:message", "privacy:audio",
+    "privacy:message", "privacy:audio", "texts:inbound",
 }
 NOT_EXPOSING = {
     # Public directory: establishments (companies), no caller data.

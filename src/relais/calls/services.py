@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from relais.core import phones
+from relais.pros import hours
 
 from . import numbers, signals
 from .models import BlockedCaller, Call, TrackingNumber
@@ -23,6 +24,8 @@ from .policy import ACCEPT, Decision, decide_incoming, over_rate_limit, rate_key
 logger = logging.getLogger(__name__)
 
 Outcome = Call.Outcome
+CALLER_HUNG_UP = "caller_hung_up"
+AFTER_HOURS = "after_hours"  # Call.reason of a call outside the listing's opening hours
 FINAL_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 ANSWERED_DIAL_STATUSES = {"completed", "answered"}
 
@@ -47,6 +50,9 @@ class Incoming:
     call: Call
     decision: Decision
     forward_to: str = ""
+    # Outside the listing's opening hours: no forward, the hours are announced (said in
+    # French, relais.pros.hours.describe) and the caller goes straight to the voicemail.
+    closed_hours: str = ""
 
 
 def locked_call(call_sid: str) -> Call:
@@ -80,6 +86,8 @@ def incoming_call(call_sid: str, caller: str, to: str) -> Incoming:
             blocked=blocked,
             rate_limited=limited,
         )
+        closed = (decision.accept and listing is not None
+                  and not hours.is_open(listing.opening_hours))
         call.tracking_number = number
         call.listing = listing
         # Who holds the listing now (approved claim): the only professional who will see
@@ -89,8 +97,15 @@ def incoming_call(call_sid: str, caller: str, to: str) -> Incoming:
             call.outcome = Outcome.REJECTED
             call.reason = decision.reason
             call.ended_at = timezone.now()
+        elif closed:  # nobody is rung: the call is missed from the start
+            call.outcome = Outcome.MISSED
+            call.reason = AFTER_HOURS
         call.save(update_fields=["tracking_number", "listing", "professional", "outcome",
                                  "reason", "ended_at"])
+    if closed:
+        logger.info("call %s to %s: outside opening hours, straight to the voicemail",
+                    call_sid, to)
+        return Incoming(call, decision, "", hours.describe(listing.opening_hours) or "-")
     if decision.accept:
         logger.info("call %s to %s: forwarded", call_sid, to)
         return Incoming(call, decision, forward)
@@ -102,6 +117,8 @@ def _replay(call: Call) -> Incoming:
     if call.outcome == Outcome.REJECTED:
         return Incoming(call, Decision(False, call.reason,
                                        REASON_PROMPTS.get(call.reason, "unavailable")))
+    if call.reason == AFTER_HOURS and call.listing is not None:
+        return Incoming(call, ACCEPT, "", hours.describe(call.listing.opening_hours) or "-")
     forward = _dialable(call.listing.forward_number) if call.listing else ""
     if not forward:
         return Incoming(call, Decision(False, "no_forward_number", "unavailable"))
@@ -183,7 +200,7 @@ def call_ended(call_sid: str, call_status: str) -> None:
             fields.append("ended_at")
         if call.outcome == Outcome.RINGING:
             call.outcome = Outcome.MISSED
-            call.reason = "caller_hung_up"
+            call.reason = CALLER_HUNG_UP
             fields += ["outcome", "reason"]
         if fields:
             call.save(update_fields=fields)

@@ -45,9 +45,17 @@ def hangup() -> VoiceResponse:
     return response
 
 
-def record_message() -> VoiceResponse:
-    """The announcement, then <Record>; if nothing was recorded the provider goes on."""
+def record_message(closed_hours: str = "") -> VoiceResponse:
+    """The announcement, then <Record>; if nothing was recorded the provider goes on.
+
+    ``closed_hours`` (the hours said in French, or "-" when they cannot be said): the
+    call came outside the listing's opening hours, which the announcement gives first.
+    """
     response = VoiceResponse()
+    if closed_hours == "-":
+        prompts.speak(response, "closed")
+    elif closed_hours:
+        prompts.speak(response, "closed_hours", hours=closed_hours)
     prompts.speak(response, "voicemail_intro")
     response.record(
         max_length=RECORD_MAX_SECONDS, play_beep=True, finish_on_key="#",

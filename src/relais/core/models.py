@@ -69,6 +69,9 @@ class OutboxMessage(models.Model):
     subject = models.CharField(max_length=255, blank=True)
     body = models.TextField()
     html = models.TextField(blank=True)
+    # SMS only: the number it is sent from ("" = RELAIS_SMS_FROM) and its segments.
+    sender = models.CharField(max_length=20, blank=True)
+    segments = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -77,6 +80,22 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.to}: {self.subject or self.body[:40]}"
+
+
+class SmsOptOut(models.Model):
+    """A number that answered STOP (or ARRET…): the SMS transport sends it nothing more,
+    until it answers START. The number is E.164, stored to honour the request."""
+
+    e164 = models.CharField(max_length=20, unique=True)
+    keyword = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("opposition aux SMS")
+        verbose_name_plural = _("oppositions aux SMS")
+
+    def __str__(self) -> str:
+        return self.e164
 
 
 class PeriodicRun(models.Model):

@@ -4,6 +4,8 @@ Numbers are stored E.164 (``+33199000001``) and shown French-formatted
 (``01 99 00 00 01``). Every app parses and shows numbers through these functions.
 """
 
+import re
+
 import phonenumbers
 
 # What Twilio puts in ``From`` when the caller withheld their number: the word, or
@@ -47,3 +49,13 @@ def format_fr(e164: str) -> str:
     if parsed.country_code == 33:
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def is_french_mobile(e164: str) -> bool:
+    """Whether ``e164`` is a French mobile number (06 or 07): the only numbers Relais
+    texts. Withheld numbers (""), landlines (01–05, 09), special and foreign numbers are
+    not. Decided on the numbering plan's prefix (ARCEP: 06 and 07 are mobile), not on
+    phonenumbers' range metadata, which lags behind newly opened blocks.
+    """
+
+    return bool(re.fullmatch(r"\+33[67]\d{8}", e164 or ""))

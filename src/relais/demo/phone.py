@@ -37,6 +37,9 @@ from django.conf import settings
 from django.urls import reverse
 from twilio.request_validator import RequestValidator
 
+from relais.core import sms
+from relais.core.models import OutboxMessage
+
 from . import local_provider
 
 API_VERSION = "2010-04-01"
@@ -107,6 +110,10 @@ class InProcess:
         local_provider.store_recording(recording_sid, data, content_type, filename)
         return local_provider.recording_url(recording_sid)
 
+    def url_of(self, name: str) -> str:
+        """The public URL of any webhook, by its URL name (``texts:inbound``)."""
+        return self.public + reverse(name)
+
 
 class OverHttp:
     """Requests over HTTP to a running Relais (its RELAIS_PUBLIC_URL should be ``base``)."""
@@ -144,6 +151,10 @@ class OverHttp:
             raise PhoneError(f"the local provider refused the recording: HTTP "
                              f"{response.status_code} {response.text[:200]}")
         return response.json()["url"]
+
+    def url_of(self, name: str) -> str:
+        """The URL of any webhook of the running Relais, by its URL name."""
+        return self.base + reverse(name)
 
 
 # --- The phone ---------------------------------------------------------------------------
@@ -183,7 +194,8 @@ class LocalPhone:
              audio_type: str = "audio/wav", audio_name: str = "message.wav", *,
              answer: str = "no-answer", consent: str = "none",
              hangup_during_recording: bool = False,
-             recording_callback: str = "early") -> CallResult:
+             recording_callback: str = "early",
+             hangup_before_message: bool = False) -> CallResult:
         """Place one call and follow it to the end; returns what happened."""
         if answer not in OUTCOMES:
             raise ValueError(f"answer must be one of {sorted(OUTCOMES)}")
@@ -194,7 +206,39 @@ class LocalPhone:
         session = _Session(self, CallResult(new_sid("CA")), to, caller, audio, audio_type,
                            audio_name, answer, CONSENT_DIGITS.get(consent, consent),
                            hangup_during_recording, recording_callback)
+        session.hangup_before_message = hangup_before_message
         return session.run()
+
+    def text(self, to: str, caller: str, body: str) -> "TextResult":
+        """Send one SMS to ``to`` as Twilio Messaging posts it (signed), and read the reply
+        Relais answers in TwiML (``<Message>``): it is what the provider would text back,
+        so in this process it is kept in the development outbox, like any SMS sent."""
+        sid = new_sid("SM")
+        params = {
+            "AccountSid": settings.TWILIO_ACCOUNT_SID, "ApiVersion": API_VERSION,
+            "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "From": caller,
+            "To": to, "Body": body, "NumMedia": "0", "NumSegments": str(_segments(body)),
+            "SmsStatus": "received",
+        }
+        url = self.transport.url_of("texts:inbound")
+        status, answer = self.transport.post(url, params)
+        result = TextResult(sid, status)
+        if status != 200:
+            result.errors.append(f"{url}: HTTP {status} {answer[:200]}")
+            return result
+        try:
+            root = ET.fromstring(answer)  # noqa: S314 - our own server's answer
+        except ET.ParseError as exc:
+            raise PhoneError(f"{url} did not answer TwiML: {exc}") from exc
+        for verb in root:
+            if verb.tag == "Message":
+                reply = "".join(verb.itertext()).strip()
+                result.replies.append(reply)
+                if isinstance(self.transport, InProcess):
+                    OutboxMessage.objects.create(kind=OutboxMessage.Kind.SMS, to=caller,
+                                                 sender=to, body=reply,
+                                                 segments=_segments(reply))
+        return result
 
 
 class _Session:
@@ -208,6 +252,7 @@ class _Session:
         self.answer, self.digit = answer, digit
         self.hangup_during_recording = hangup_during_recording
         self.recording_callback = recording_callback
+        self.hangup_before_message = False
         self.pending_callbacks: list[tuple[str, dict]] = []
         self.steps = 0
         self.seconds = 0
@@ -313,6 +358,8 @@ class _Session:
         return self.follow(verb.get("action"), params)
 
     def record(self, verb: ET.Element) -> bool:
+        if self.hangup_before_message:
+            return True  # the caller hangs up at the announcement: no recording, no action
         if verb.get("playBeep", "true") != "false":
             self.result.heard.append("[bip]")
         if not self.audio:
@@ -361,6 +408,22 @@ class _Session:
         if verb.get("actionOnEmptyResult") == "true":
             return self.follow(verb.get("action"), params)
         return False  # no input: on to the next verb
+
+
+@dataclass
+class TextResult:
+    message_sid: str
+    status: int
+    replies: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"message_sid": self.message_sid, "status": self.status,
+                "replies": self.replies, "errors": self.errors}
+
+
+def _segments(body: str) -> int:
+    return sms.segments(body)
 
 
 def result_json(result: CallResult) -> str:

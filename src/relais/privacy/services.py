@@ -32,6 +32,7 @@ from relais.credits import services as credits
 from relais.pros.models import Listing
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Feedback, RoutingDecision
+from relais.texts.models import Thread as SmsThread
 from relais.voicemail.models import REFERENCE_LENGTH, Voicemail
 
 from . import provider
@@ -419,6 +420,8 @@ def erase(voicemail: Voicemail, *, actor: audit.Actor | None = None,
             Feedback.objects.filter(delivery__voicemail=vm).update(comment="")
             if vm.call_id:
                 Call.objects.filter(pk=vm.call_id).update(caller_e164="")
+                SmsThread.objects.filter(call_id=vm.call_id).delete()
+            SmsThread.objects.filter(voicemail=vm).delete()  # the SMS conversation's number
             audit.record(actor=actor, action=audit.ERASED, voicemail=vm,
                          detail={"files": len(files), "deliveries": len(deliveries),
                                  "refunded": refunded, "by": requested_by})

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from relais.core.phones import format_fr
 from relais.directory.models import Metier
 
+from . import hours
 from .models import Listing
 from .services import normalise_forward_number
 
@@ -77,11 +78,18 @@ class ListingSettingsForm(forms.ModelForm):
     class Meta:
         model = Listing
         fields = ["forward_number", "metiers", "service_radius_km", "notification_email",
-                  "notify", "shared_paused"]
+                  "notify", "shared_paused", "opening_hours", "urgent_sms"]
         labels = {
             "notification_email": _("E-mail de notification"),
             "notify": _("Notifications"),
             "shared_paused": _("Mettre en pause les demandes partagées par d'autres"),
+            "opening_hours": _("Horaires d'ouverture"),
+            "urgent_sms": _("Recevoir par SMS les demandes urgentes hors horaires"),
+        }
+        help_texts = {
+            "opening_hours": _("Par exemple : lun-ven 08:00-12:00 14:00-18:00; sam 09:00-12:00. "
+                               "En dehors, les appels vont directement à la messagerie, qui "
+                               "annonce vos horaires. Vide : toujours joignable."),
         }
 
     def __init__(self, *args, **kwargs):
@@ -91,6 +99,17 @@ class ListingSettingsForm(forms.ModelForm):
 
     def clean_forward_number(self):
         return clean_forward_number(self.cleaned_data.get("forward_number", ""))
+
+    def clean_opening_hours(self):
+        return clean_opening_hours(self.cleaned_data.get("opening_hours", ""))
+
+
+def clean_opening_hours(value: str) -> str:
+    """Opening hours as stored (relais.pros.hours.normalise); ValidationError otherwise."""
+    try:
+        return hours.normalise(value)
+    except hours.HoursError as e:
+        raise forms.ValidationError(str(e)) from None
 
 
 def clean_forward_number(value: str) -> str:
@@ -108,7 +127,10 @@ class ListingAdminForm(forms.ModelForm):
 
     class Meta:
         model = Listing
-        fields = ["forward_number"]  # the admin gives the form all of its fields
+        fields = ["forward_number", "opening_hours", "urgent_sms"]
 
     def clean_forward_number(self):
         return clean_forward_number(self.cleaned_data.get("forward_number", ""))
+
+    def clean_opening_hours(self):
+        return clean_opening_hours(self.cleaned_data.get("opening_hours", ""))

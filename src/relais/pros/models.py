@@ -57,6 +57,11 @@ class Listing(models.Model):
     notification_email = models.EmailField(_("e-mail de notification"), blank=True)
     notify = models.CharField(max_length=8, choices=Notify.choices, default=Notify.INSTANT)
     shared_paused = models.BooleanField(_("demandes partagées en pause"), default=False)
+    # Opening hours (relais.pros.hours): outside them calls go straight to the voicemail.
+    opening_hours = models.CharField(_("horaires d'ouverture"), max_length=300, blank=True)
+    # Urgent requests outside opening hours may be texted to professionals who opted in.
+    urgent_sms = models.BooleanField(_("demandes urgentes par SMS hors horaires"),
+                                     default=False)
     approved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

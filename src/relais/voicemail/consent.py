@@ -12,7 +12,9 @@ whichever comes first:
    question, e.g. hung up before or during it, private);
 4. the periodic ``settle-stale-messages`` job, for consents left open by lost callbacks
    an hour on (private);
-5. :func:`pending_until` called more than ``RELAIS_CONSENT_WAIT_SECONDS`` after the
+5. for a request written by SMS (no call), the caller's SMS answer (relais.texts), or
+   :func:`pending_until` once ``RELAIS_SMS_CONSENT_WAIT_SECONDS`` have passed;
+6. :func:`pending_until` called more than ``RELAIS_CONSENT_WAIT_SECONDS`` after the
    message was created (lost callbacks: private).
 
 The first final decision wins; later callbacks never change it (a provider retry of an
@@ -31,7 +33,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from relais.voicemail import pipeline
-from relais.voicemail.models import Voicemail
+from relais.voicemail.models import Voicemail, is_text
 
 SHARE = Voicemail.Consent.SHARE
 PRIVATE = Voicemail.Consent.PRIVATE
@@ -64,8 +66,11 @@ def is_final(voicemail: Voicemail) -> bool:
 
 def deadline(voicemail: Voicemail) -> datetime:
     """When an undecided consent becomes private: ``RELAIS_CONSENT_WAIT_SECONDS`` after
-    the message was created."""
-    return voicemail.created_at + timedelta(seconds=settings.RELAIS_CONSENT_WAIT_SECONDS)
+    the message was created (``RELAIS_SMS_CONSENT_WAIT_SECONDS`` for a request written
+    by SMS, asked by SMS: "répondez OUI")."""
+    seconds = (settings.RELAIS_SMS_CONSENT_WAIT_SECONDS if is_text(voicemail)
+               else settings.RELAIS_CONSENT_WAIT_SECONDS)
+    return voicemail.created_at + timedelta(seconds=seconds)
 
 
 def pending_until(voicemail: Voicemail, now=None) -> datetime | None:
@@ -81,8 +86,10 @@ def pending_until(voicemail: Voicemail, now=None) -> datetime | None:
     current = Voicemail.objects.select_related("call").get(pk=voicemail.pk)
     if current.consent_recorded_at is None:
         call_over = current.call is not None and current.call.ended_at is not None
+        # A written request has no call: only its window (or the answer) ends the wait.
+        no_call = current.call is None and not is_text(current)
         until = deadline(current)
-        if not (call_over or current.call is None or until <= now):
+        if not (call_over or no_call or until <= now):
             return until
         # The route step itself settles it: nothing to wake (it is the one running).
         _decide(current.pk, PRIVATE, now)

@@ -39,7 +39,14 @@ class Voicemail(models.Model):
         REJECTED = "rejected", _("audio refusé")
         ERASED = "erased", _("effacé")
 
+    class Channel(models.TextChoices):
+        VOICE = "voice", _("message vocal")
+        # A request written by SMS (relais.texts): its text is the transcript; no audio,
+        # so the fetch, normalise and transcribe steps have nothing to do.
+        SMS = "sms", _("SMS")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.VOICE)
     reference = models.CharField(max_length=12, unique=True, default=new_reference)
     call = models.OneToOneField(
         "calls.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="voicemail"
@@ -86,6 +93,11 @@ class Voicemail(models.Model):
 
     def __str__(self) -> str:
         return f"Message {self.reference}"
+
+
+def is_text(voicemail: Voicemail) -> bool:
+    """A written request (SMS): no recording to fetch, decode or transcribe."""
+    return voicemail.channel == Voicemail.Channel.SMS
 
 
 class PipelineStep(models.Model):

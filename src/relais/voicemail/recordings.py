@@ -36,7 +36,7 @@ from relais.calls import providers
 from relais.calls.providers import origin
 from relais.core.media_types import extension_for
 
-from .models import Voicemail, recording_path
+from .models import Voicemail, is_text, recording_path
 from .pipeline import Stop
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class DownloadError(Exception):
 
 
 def fetch_step(voicemail: Voicemail) -> None:
+    if is_text(voicemail):
+        return  # a written request: no recording
     if voicemail.audio and default_storage.exists(voicemail.audio.name):
         return  # already downloaded
     if not voicemail.recording_url:

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from . import audio, transcription
-from .models import Voicemail
+from .models import Voicemail, is_text
 from .pipeline import Stop
 from .understanding import redact as redact_text
 from .understanding import understand as understand_text
@@ -35,6 +35,8 @@ def _decoded(voicemail: Voicemail) -> audio.Decoded:
 
 def normalise(voicemail: Voicemail) -> None:
     """Check the recording is a voice message we can process; store its duration."""
+    if is_text(voicemail):
+        return  # a written request (SMS): nothing to decode
     decoded = _decoded(voicemail)
     _unerased(voicemail).update(
         duration_seconds=round(decoded.duration_s, 2)
@@ -42,6 +44,8 @@ def normalise(voicemail: Voicemail) -> None:
 
 
 def transcribe(voicemail: Voicemail) -> None:
+    if is_text(voicemail):
+        return  # a written request (SMS): its text is the transcript already
     decoded = _decoded(voicemail)
     t = transcription.transcribe(decoded)
     _unerased(voicemail).update(

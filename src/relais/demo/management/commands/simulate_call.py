@@ -2,7 +2,8 @@
 
     relais simulate_call --to +33199000001 --from +33639980001 --audio message.wav \\
         [--answer|--no-answer|--busy] [--consent share|private|none] \\
-        [--hangup-during-recording] [--url http://127.0.0.1:8000] [--json]
+        [--hangup-during-recording | --hangup-before-message] \
+        [--url http://127.0.0.1:8000] [--json]
 
 In-process by default (Django's full request stack, the real webhooks and signature
 checks); with ``--url`` over HTTP against a running Relais whose RELAIS_PUBLIC_URL is that
@@ -34,7 +35,12 @@ class Command(BaseCommand):
         outcome.add_argument("--busy", dest="outcome", action="store_const", const="busy")
         parser.add_argument("--consent", choices=["share", "private", "none"], default="none",
                             help="Key pressed after the message: 1 (share), 2 (private), none.")
-        parser.add_argument("--hangup-during-recording", action="store_true")
+        hangup = parser.add_mutually_exclusive_group()
+        hangup.add_argument("--hangup-during-recording", action="store_true")
+        hangup.add_argument("--hangup-before-message", action="store_true",
+                            help="The caller hangs up at the announcement, leaving no "
+                                 "message (a French mobile then gets the invitation to "
+                                 "write by SMS).")
         parser.add_argument("--recording-callback", choices=["early", "late"], default="early",
                             help="Send the recording-status callback before the record "
                                  "action (early) or after the call (late).")
@@ -59,14 +65,16 @@ class Command(BaseCommand):
                 raise CommandError(f"{path} is empty")
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             name = path.name
-        elif outcome != "answer":
-            raise CommandError("--audio is needed unless the professional answers (--answer)")
+        elif outcome != "answer" and not o["hangup_before_message"]:
+            raise CommandError("--audio is needed unless the professional answers (--answer) "
+                               "or the caller hangs up first (--hangup-before-message)")
         transport = OverHttp(o["url"]) if o["url"] else InProcess()
         try:
             result = LocalPhone(transport).call(
                 to, caller, audio, content_type, name, answer=outcome, consent=o["consent"],
                 hangup_during_recording=o["hangup_during_recording"],
                 recording_callback=o["recording_callback"],
+                hangup_before_message=o["hangup_before_message"],
             )
         except PhoneError as exc:
             raise CommandError(str(exc)) from exc
