@@ -89,6 +89,7 @@ def relais_isolated(env: dict[str, str], *args: str, module: str = "relais.cli",
     its own)."""
     keep = {"PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV"}
     full = {k: v for k, v in os.environ.items() if k in keep}
+    full["RELAIS_ENV_FILE"] = ""  # not a developer's var/relais.env either
     full.update(env)
     return subprocess.run([sys.executable, "-m", module, *args], env=full,
                           capture_output=True, text=True, timeout=timeout)
