@@ -116,12 +116,14 @@ def start() -> None:
 
 # Debian packages the tests use: Chromium (the browser tests, driven by Playwright) and
 # espeak-ng (spoken test voicemails); .ci/run installs the same.
-DEBS = {"chromium": "/usr/bin/chromium", "espeak-ng": "/usr/bin/espeak-ng"}
+# npm installs axe-core (tests/a11y, the accessibility checks of the browser tests).
+DEBS = {"chromium": "/usr/bin/chromium", "espeak-ng": "/usr/bin/espeak-ng", "npm": "npm"}
+A11Y = ROOT / "tests" / "a11y"
 
 
 def ensure_system_packages() -> None:
     """Install the missing Debian packages as root on Debian; otherwise stop with the command."""
-    missing = [pkg for pkg, path in DEBS.items() if not Path(path).exists()]
+    missing = [pkg for pkg, path in DEBS.items() if not shutil.which(path)]
     if not missing:
         return
     command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
@@ -135,9 +137,20 @@ def ensure_system_packages() -> None:
              f"{' '.join(command)}` (Debian), then `python3 dev.py test` again.")
 
 
+def ensure_axe() -> None:
+    """axe-core at the version tests/a11y/package-lock.json pins (npm ci), once per lock."""
+    lock = (A11Y / "package-lock.json").read_bytes()
+    stamp = A11Y / "node_modules" / ".installed-lock"
+    if stamp.exists() and stamp.read_bytes() == lock:
+        return
+    run("npm", "ci", "--prefix", A11Y, "--ignore-scripts", "--no-audit", "--no-fund")
+    stamp.write_bytes(lock)
+
+
 def test(args: list[str]) -> None:
     ensure_system_packages()
     ensure_venv("requirements-dev.lock")
+    ensure_axe()
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "dev.py", cwd=ROOT)
     # The one-way stack (pyproject.toml [tool.importlinter], docs/architecture.md).
     run(BIN / "lint-imports", cwd=ROOT)
