@@ -103,3 +103,64 @@ def test_every_page_type_is_french_and_accessible_in_an_english_browser(
     check(page, checked)
     context.close()
     assert len(checked) == 14
+
+
+def tab_to(page, selector: str, limit: int = 60) -> None:
+    """Press Tab until ``selector`` has the keyboard focus (fails after ``limit`` presses)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"{selector} never gets the focus with Tab")
+
+
+def test_navigation_fits_1280_and_390_and_the_keyboard_plays_and_calls(
+        live_server, settings, browser):
+    settings.RELAIS_PUBLIC_URL = live_server.url
+    base = live_server.url
+    pro = f.professional(EMAIL, username=EMAIL)
+    mine = f.listing(*NANTES, ["plombier"], pro=pro, name="Plomberie Atlantique")
+    mine.forward_number = f.FORWARD
+    mine.save(update_fields=["forward_number"])
+    TrackingNumber.objects.create(e164=TRACKING, listing=mine)
+    vm = f.voicemail(mine, consent="private")
+    routing.route_voicemail(vm)
+    own = Delivery.objects.get(voicemail=vm, listing=mine)
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="fr-FR")
+    page.goto(base + "/pro/connexion/?next=/pro/")
+    page.fill('input[name="username"]', EMAIL)
+    page.fill('input[name="password"]', PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(base + "/pro/")
+    items = "header.site .brand, header.site nav a, header.site nav button"
+    tops = page.eval_on_selector_all(items, "els => els.map(e => e.getBoundingClientRect().top)")
+    assert len(tops) >= 8 and max(tops) - min(tops) < 12, tops  # one line
+    assert page.locator('header.site nav a[aria-current="page"]').inner_text() == "Messages"
+
+    # The professional's player, by keyboard: Tab reaches it, Space plays it.
+    page.goto(f"{base}/pro/messages/{own.pk}/")
+    tab_to(page, "audio")
+    page.keyboard.press("Space")
+    page.wait_for_function("!document.querySelector('audio').paused")
+
+    # A phone: nothing wider than the screen, every link of the navigation visible.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/pro/", f"/pro/messages/{own.pk}/", "/pro/credits/", "/pro/appels/"):
+        page.goto(base + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        for box in page.eval_on_selector_all(
+                items, "els => els.map(e => e.getBoundingClientRect().toJSON())"):
+            assert box["left"] >= 0 and box["right"] <= 390 and box["width"] > 0, (path, box)
+
+    # The demo phone, by keyboard only: a listing, the sample message, call.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(base + "/demo/telephone/")
+    tab_to(page, "select[name=listing_number]")
+    page.keyboard.press("ArrowDown")
+    tab_to(page, "input[name=sample]")
+    page.keyboard.press("Space")
+    tab_to(page, "#call-button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".demo-result .reference")
+    assert page.locator(".reference").inner_text().isdigit()
