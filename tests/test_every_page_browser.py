@@ -6,6 +6,7 @@ credits and call log, the caller portal, the demo phone and outbox."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from relais.calls.models import TrackingNumber
 from relais.credits import services as credits
@@ -99,6 +100,14 @@ def test_every_page_type_is_french_and_accessible_in_an_english_browser(
     # The demo: the local phone, the e-mail outbox.
     page.goto(base + "/demo/telephone/")
     check(page, checked)
+    # The browser draws a file input's button in its own language ("Choose File"): the
+    # page lays the real input, transparent, over a French button.
+    assert page.locator(".file-button").inner_text() == "Choisir un fichier"
+    assert page.eval_on_selector("#id_audio", "e => getComputedStyle(e).opacity") == "0"
+    expect(page.locator(".file-name")).to_have_text("Aucun fichier choisi")
+    page.set_input_files("#id_audio", files=[
+        {"name": "mon-message.wav", "mimeType": "audio/wav", "buffer": b"RIFF0000WAVE"}])
+    expect(page.locator(".file-name")).to_have_text("mon-message.wav")
     page.goto(base + "/demo/boite-d-envoi/")
     check(page, checked)
     context.close()
