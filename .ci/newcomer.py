@@ -73,6 +73,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="relais-newcomer-"))
     clone = tmp / "relais"
     server = None
+    ok = False
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, check=True,
                               capture_output=True, text=True).stdout.strip()
@@ -135,6 +136,7 @@ def main() -> None:
                           arrived, server)
         print(f"newcomer: message {reference.group(1)} is in the inbox ({link}) "
               f"{time.monotonic() - started:.0f} s after the start", flush=True)
+        ok = True
     finally:
         if server is not None:
             if server.poll() is None:
@@ -147,8 +149,9 @@ def main() -> None:
                 os.killpg(server.pid, signal.SIGKILL)  # anything of that group left
             except ProcessLookupError:
                 pass
-            if server.returncode not in (0, None):
-                print((tmp / "start.log").read_text()[-6000:], flush=True)
+        if not ok and (tmp / "start.log").exists():
+            print("newcomer: the end of dev.py start's output:", flush=True)
+            print((tmp / "start.log").read_text()[-6000:], flush=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

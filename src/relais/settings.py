@@ -22,6 +22,7 @@ BASE_DIR = Path(__file__).resolve().parent
 # public URL, port) to var/relais.env, read here so that the ``relais`` command in a
 # plain shell, the worker and the web server agree. Variables set in the environment win.
 # RELAIS_ENV_FILE names another file; empty, none is read (the test suite sets it so).
+# The checkout's file is not read when SECRET_KEY or DATABASE_URL is set (a deployment).
 CHECKOUT = BASE_DIR.parent.parent
 IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "dev.py").is_file()
 CHECKOUT_ENV_FILE = CHECKOUT / "var" / "relais.env"
@@ -33,6 +34,10 @@ def _read_env_file() -> Path | None:
         return None
     path = Path(named) if named else (CHECKOUT_ENV_FILE if IN_CHECKOUT else None)
     if path is None or (not named and not path.is_file()):
+        return None
+    if not named and (env.str("SECRET_KEY", default="") or env.str("DATABASE_URL", default="")):
+        # A deployment (its own secret or database) run from a checkout where someone once
+        # tried the demo must not inherit DEBUG or the demo from it.
         return None
     if not path.is_file():
         raise ImproperlyConfigured(f"RELAIS_ENV_FILE={named}: no such file.")
