@@ -240,7 +240,6 @@ def test_simulate_call_against_a_production_configured_relais_says_why_in_one_li
     audio.write_bytes(b"RIFF")
     env = {"RELAIS_DATA_DIR": str(tmp_path / "data"), "RELAIS_DEMO": "1", "DEBUG": "false",
            "RELAIS_PUBLIC_URL": "http://127.0.0.1:8000"}
-    assert _run(env, "migrate", "--no-input").returncode == 0
     result = _run(env, "simulate_call", "--to", "+33199000001", "--from", "+33611223344",
                   "--audio", str(audio), "--no-answer")
     assert result.returncode == 1
