@@ -46,6 +46,30 @@ def ensure_venv(lock: str) -> None:
     stamp.write_text(digest)
 
 
+# What `start` used, for the `relais` command run from this checkout in a plain shell
+# (src/relais/settings.py reads it; variables set in the environment still win).
+ENV_FILE = ROOT / "var" / "relais.env"
+ENV_KEYS = ("RELAIS_DATA_DIR", "DEBUG", "RELAIS_DEMO", "RELAIS_PUBLIC_URL", "PORT")
+# Passed on only when set for `start` (a database, a task backend of one's own).
+ENV_KEYS_IF_SET = ("DATABASE_URL", "RELAIS_TASKS_BACKEND", "REDIS_URL", "CACHE_URL",
+                   "EMAIL_URL", "RELAIS_STORAGE")
+
+
+def write_env_file(env: dict, port: str) -> None:
+    values = dict(env, PORT=port)
+    lines = ["# Written by `python3 dev.py start`: the settings it used. The `relais` command",
+             "# run from this checkout reads them; variables set in the environment win."]
+    for key in ENV_KEYS + ENV_KEYS_IF_SET:
+        if key in values and (key in ENV_KEYS or os.environ.get(key)):
+            if "\n" in values[key]:
+                sys.exit(f"{key} must be on one line.")
+            lines.append(f"{key}={values[key]}")
+    ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
+    ENV_FILE.write_text("\n".join(lines) + "\n")
+    ENV_FILE.chmod(0o600)
+    print(f"settings written to {ENV_FILE.relative_to(ROOT)}", flush=True)
+
+
 def start() -> None:
     ensure_venv("requirements.lock")
     env = dict(os.environ)
@@ -56,6 +80,7 @@ def start() -> None:
     env.setdefault("RELAIS_DATA_DIR", str(ROOT / "var"))
     port = env.get("PORT", "8000")
     env.setdefault("RELAIS_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    write_env_file(env, port)
     relais = BIN / "relais"
     run(relais, "migrate", "--no-input", env=env)
     run(relais, "seed_demo", env=env)
@@ -89,12 +114,43 @@ def start() -> None:
         time.sleep(1)
 
 
+# Debian packages the tests use: Chromium (the browser tests, driven by Playwright) and
+# espeak-ng (spoken test voicemails); .ci/run installs the same.
+# npm installs axe-core (tests/a11y, the accessibility checks of the browser tests).
+DEBS = {"chromium": "/usr/bin/chromium", "espeak-ng": "/usr/bin/espeak-ng", "npm": "npm"}
+A11Y = ROOT / "tests" / "a11y"
+
+
+def ensure_system_packages() -> None:
+    """Install the missing Debian packages as root on Debian; otherwise stop with the command."""
+    missing = [pkg for pkg, path in DEBS.items() if not shutil.which(path)]
+    if not missing:
+        return
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run("apt-get", "update", "-qq", env=env)
+        run(*command, env=env)
+        return
+    sudo = "" if os.geteuid() == 0 else "sudo "
+    sys.exit(f"The tests need {' and '.join(missing)}: run `{sudo}apt-get update && {sudo}"
+             f"{' '.join(command)}` (Debian), then `python3 dev.py test` again.")
+
+
+def ensure_axe() -> None:
+    """axe-core at the version tests/a11y/package-lock.json pins (npm ci), once per lock."""
+    lock = (A11Y / "package-lock.json").read_bytes()
+    stamp = A11Y / "node_modules" / ".installed-lock"
+    if stamp.exists() and stamp.read_bytes() == lock:
+        return
+    run("npm", "ci", "--prefix", A11Y, "--ignore-scripts", "--no-audit", "--no-fund")
+    stamp.write_bytes(lock)
+
+
 def test(args: list[str]) -> None:
+    ensure_system_packages()
     ensure_venv("requirements-dev.lock")
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        print("note: /usr/bin/chromium is missing; browser tests will fail "
-              "(apt-get install chromium, as .ci/run does).", flush=True)
+    ensure_axe()
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "dev.py", cwd=ROOT)
     # The one-way stack (pyproject.toml [tool.importlinter], docs/architecture.md).
     run(BIN / "lint-imports", cwd=ROOT)

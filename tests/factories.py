@@ -134,12 +134,21 @@ def staff(username: str, permissions: list[str],
 # --- The directory and SIRENE files ------------------------------------------------------
 
 
-def establishment(lat, lon, *, name=None, active=True) -> Establishment:
+NAF_4322A = "Travaux d'installation d'eau et de gaz en tous locaux"
+
+
+def establishment(lat, lon, *, name=None, active=True, named=True, commune=None,
+                  address="") -> Establishment:
+    """An establishment with a trade name (``name``); ``named=False``: one whose name
+    INSEE does not disseminate (its ``name`` is the NAF label, no ``search_name``)."""
     n = next(_seq)
     siret = f"{n:014d}"
+    name = name or f"Entreprise {n}"
     return Establishment.objects.create(
-        siret=siret, siren=siret[:9], name=name or f"Entreprise {n}", latitude=lat,
+        siret=siret, siren=siret[:9], name=name if named else NAF_4322A, latitude=lat,
         longitude=lon, active=active, naf_code="43.22A",
+        search_name=name.lower() if named else "", commune_id=commune,
+        address=address,
     )
 
 
@@ -201,11 +210,12 @@ def run_import(path: Path) -> str:
 
 def listing(lat, lon, metiers=("plombier",), *, status=Listing.Status.APPROVED, radius=30,
             email=None, notify=Listing.Notify.INSTANT, paused=False, active=True, pro=None,
-            name=None) -> Listing:
+            name=None, commune=None) -> Listing:
     """A listing at (lat, lon) doing ``metiers``, of a new professional unless ``pro``."""
     pro = pro or professional()
     item = Listing.objects.create(
-        establishment=establishment(lat, lon, name=name, active=active), professional=pro,
+        establishment=establishment(lat, lon, name=name, active=active, commune=commune),
+        professional=pro,
         status=status, service_radius_km=radius, notification_email=email or "",
         notify=notify, shared_paused=paused,
         approved_at=timezone.now() if status == Listing.Status.APPROVED else None,

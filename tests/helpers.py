@@ -89,6 +89,7 @@ def relais_isolated(env: dict[str, str], *args: str, module: str = "relais.cli",
     its own)."""
     keep = {"PATH", "HOME", "LANG", "PYTHONPATH", "VIRTUAL_ENV"}
     full = {k: v for k, v in os.environ.items() if k in keep}
+    full["RELAIS_ENV_FILE"] = ""  # not a developer's var/relais.env either
     full.update(env)
     return subprocess.run([sys.executable, "-m", module, *args], env=full,
                           capture_output=True, text=True, timeout=timeout)
@@ -450,3 +451,31 @@ def audio_duration(page, selector: str = "audio") -> float:
         a.addEventListener('error', () => reject('audio error ' + a.error.code));
         a.load();
     })""", selector)
+
+
+# --- Accessibility: axe-core (npm, pinned in tests/a11y/package-lock.json) ----------------
+
+AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
+
+def axe_violations(page, impacts=AXE_FAILING_IMPACTS) -> list[dict]:
+    """axe-core's violations of ``impacts`` on the page as it is now (injected as a script
+    by Playwright; `python3 dev.py test` installs it with ``npm ci --prefix tests/a11y``)."""
+    assert AXE.is_file(), f"{AXE} is missing: run `npm ci --prefix tests/a11y`"
+    # Evaluated through the DevTools protocol: the pages' Content-Security-Policy (scripts
+    # from 'self' only) stays on, as the visitor has it.
+    page.evaluate(AXE.read_text() + "\n;undefined")
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [v for v in results["violations"] if v.get("impact") in impacts]
+
+
+def assert_accessible(page) -> None:
+    """No serious or critical axe-core violation on the page (each listed with its nodes)."""
+    violations = axe_violations(page)
+    report = "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+        for v in violations
+    )
+    assert not violations, f"axe-core on {page.url}:\n{report}"

@@ -8,6 +8,9 @@ import os
 import tempfile
 
 os.environ.setdefault("RELAIS_TEST_SESSION", str(os.getpid()))
+# A developer's var/relais.env (written by `dev.py start`) must not reach the tests, nor
+# the processes they start: no settings file is read (relais/settings.py).
+os.environ["RELAIS_ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "relais-test-suite-only")
 os.environ.setdefault("RELAIS_DATA_DIR", tempfile.mkdtemp(prefix="relais-tests-"))
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")

@@ -17,7 +17,43 @@ from django.core.management.utils import get_random_secret_key
 env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(env.str("RELAIS_DATA_DIR", default="var")).resolve()
+# Run from a checkout (src/relais/ beside pyproject.toml and dev.py, an editable install):
+# ``python3 dev.py start`` writes the settings it used (data folder, DEBUG, RELAIS_DEMO,
+# public URL, port) to var/relais.env, read here so that the ``relais`` command in a
+# plain shell, the worker and the web server agree. Variables set in the environment win.
+# RELAIS_ENV_FILE names another file; empty, none is read (the test suite sets it so).
+# The checkout's file is not read when SECRET_KEY or DATABASE_URL is set (a deployment).
+CHECKOUT = BASE_DIR.parent.parent
+IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "dev.py").is_file()
+CHECKOUT_ENV_FILE = CHECKOUT / "var" / "relais.env"
+
+
+def _read_env_file() -> Path | None:
+    named = env.str("RELAIS_ENV_FILE", default=None)
+    if named == "":
+        return None
+    path = Path(named) if named else (CHECKOUT_ENV_FILE if IN_CHECKOUT else None)
+    if path is None or (not named and not path.is_file()):
+        return None
+    if not named and (env.str("SECRET_KEY", default="") or env.str("DATABASE_URL", default="")):
+        # A deployment (its own secret or database) run from a checkout where someone once
+        # tried the demo must not inherit DEBUG or the demo from it.
+        return None
+    if not path.is_file():
+        raise ImproperlyConfigured(f"RELAIS_ENV_FILE={named}: no such file.")
+    environ.Env.read_env(str(path), overwrite=False)
+    return path
+
+
+ENV_FILE = _read_env_file()
+
+_data_dir = env.str("RELAIS_DATA_DIR", default=str(CHECKOUT / "var") if IN_CHECKOUT else "var")
+if not _data_dir.strip():
+    # An empty value would silently mean the current folder.
+    raise ImproperlyConfigured(
+        "RELAIS_DATA_DIR is set but empty: give a folder (or unset it for the default)."
+    )
+DATA_DIR = Path(_data_dir).expanduser().resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)

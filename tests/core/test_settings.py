@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.helpers import relais_isolated
@@ -187,3 +191,59 @@ def test_data_dir_and_database_url_come_from_the_environment(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "relais.sqlite3")
+
+
+# --- One configuration for the checkout (var/relais.env, written by `dev.py start`) ------
+
+SHOW = ("from django.conf import settings as s; "
+        "print(s.DEBUG, s.DATA_DIR, 'relais.demo' in s.INSTALLED_APPS, s.RELAIS_PUBLIC_URL)")
+
+
+def test_the_settings_file_dev_py_start_writes_is_read_and_the_environment_wins(tmp_path):
+    data = tmp_path / "data"
+    env_file = tmp_path / "relais.env"
+    env_file.write_text(f"RELAIS_DATA_DIR={data}\nDEBUG=1\nRELAIS_DEMO=1\n"
+                        "RELAIS_PUBLIC_URL=http://127.0.0.1:8123\nPORT=8123\n")
+    result = _run({"RELAIS_ENV_FILE": str(env_file)}, "shell", "-c", SHOW)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["True", str(data), "True", "http://127.0.0.1:8123"]
+    # A variable set in the environment beats the file.
+    result = _run({"RELAIS_ENV_FILE": str(env_file), "DEBUG": "false",
+                   "RELAIS_PUBLIC_URL": "https://relais.example.org"}, "shell", "-c", SHOW)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["False", str(data), "True", "https://relais.example.org"]
+
+
+def test_a_named_settings_file_that_does_not_exist_is_an_error(tmp_path):
+    result = _run({"RELAIS_ENV_FILE": str(tmp_path / "nope.env"),
+                   "RELAIS_DATA_DIR": str(tmp_path)}, "check")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"relais: configuration error: RELAIS_ENV_FILE={tmp_path / 'nope.env'}: no such file.")
+
+
+def test_an_empty_data_dir_is_an_error_not_the_current_folder(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "relais.cli", "check"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=120,
+        env={**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH")},
+             "RELAIS_ENV_FILE": "", "RELAIS_DATA_DIR": "  "},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("relais: configuration error: RELAIS_DATA_DIR is set but "
+                                     "empty: give a folder (or unset it for the default).")
+    assert list(tmp_path.iterdir()) == []  # nothing written in the current folder
+
+
+def test_simulate_call_against_a_production_configured_relais_says_why_in_one_line(tmp_path):
+    audio = tmp_path / "message.wav"
+    audio.write_bytes(b"RIFF")
+    env = {"RELAIS_DATA_DIR": str(tmp_path / "data"), "RELAIS_DEMO": "1", "DEBUG": "false",
+           "RELAIS_PUBLIC_URL": "http://127.0.0.1:8000"}
+    result = _run(env, "simulate_call", "--to", "+33199000001", "--from", "+33611223344",
+                  "--audio", str(audio), "--no-answer")
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert "\n" not in message, message
+    assert message.startswith("CommandError: http://127.0.0.1:8000/")
+    assert "answered HTTP 301 (a redirect)" in message and "dev.py start" in message

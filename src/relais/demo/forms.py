@@ -20,6 +20,9 @@ class DemoCallForm(forms.Form):
     to_number = forms.CharField(label=_("… ou numéro composé"), required=False, max_length=32)
     caller = forms.CharField(label=_("Votre numéro (appelant)"), max_length=32)
     audio = forms.FileField(label=_("Votre message (fichier audio)"), required=False)
+    sample = forms.BooleanField(
+        label=_("…ou laissez le message d'exemple (« une fuite d'eau sous l'évier, à "
+                "Créteil »)"), required=False)
     outcome = forms.ChoiceField(label=_("Le professionnel"), choices=OUTCOMES,
                                 widget=forms.RadioSelect, initial="no-answer")
     consent = forms.ChoiceField(label=_("Touche pressée après le message"), choices=CONSENTS,
@@ -61,6 +64,6 @@ class DemoCallForm(forms.Form):
         data = super().clean()
         if not data.get("to_number") and not data.get("listing_number"):
             raise forms.ValidationError(_("Choisissez une fiche ou tapez un numéro."))
-        if data.get("outcome") != "answer" and not data.get("audio"):
+        if data.get("outcome") != "answer" and not data.get("audio") and not data.get("sample"):
             self.add_error("audio", _("Enregistrez ou choisissez un message."))
         return data

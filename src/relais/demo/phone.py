@@ -269,6 +269,14 @@ class _Session:
         if self.steps > self.phone.max_steps:
             raise PhoneError("too many requests for one call (a TwiML loop?)")
         status, body = self.t.post(url, params)
+        if status in (301, 302, 307, 308):
+            # A webhook never redirects: this Relais is configured for production (DEBUG
+            # off sends http:// to https://) or the URL is not the one it answers on.
+            raise PhoneError(
+                f"{url} answered HTTP {status} (a redirect): Relais sends http:// to https:// "
+                "when DEBUG is off; run `python3 dev.py start` in this checkout first (it "
+                "writes var/relais.env), or set RELAIS_PUBLIC_URL to the https:// address."
+            )
         self.result.requests.append({"url": url, "status": status})
         self.result.sent.append((url, dict(params)))
         if not twiml:

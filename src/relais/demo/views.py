@@ -6,11 +6,13 @@ when ``RELAIS_DEMO`` is off.
 
 import json
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from relais.calls import numbers, security
@@ -29,6 +31,10 @@ def _demo_caller() -> str:
     return phones.format_fr(f"{numbers.DEMO_CALLER_PREFIX}{secrets.randbelow(10_000):04d}")
 
 
+# A spoken request (espeak-ng) for visitors without a microphone, also downloadable.
+SAMPLE_MESSAGE = Path(__file__).resolve().parent / "static" / "demo" / "message-exemple.wav"
+
+
 def demo_phone(request):
     """Place a call from the browser through the very same webhooks (demo sites only)."""
     if not settings.RELAIS_DEMO:
@@ -40,12 +46,13 @@ def demo_phone(request):
         if form.is_valid():
             data = form.cleaned_data
             audio = data.get("audio")
+            sample = data.get("sample") and not audio and data["outcome"] != "answer"
             try:
                 result = LocalPhone(InProcess()).call(
                     data["to_number"] or data["listing_number"], data["caller"],
-                    audio.read() if audio else None,
+                    SAMPLE_MESSAGE.read_bytes() if sample else audio.read() if audio else None,
                     audio.content_type if audio else "audio/wav",
-                    audio.name if audio else "message.wav",
+                    audio.name if audio else SAMPLE_MESSAGE.name,
                     answer=data["outcome"], consent=data["consent"],
                 )
             except PhoneError as exc:
@@ -53,7 +60,8 @@ def demo_phone(request):
     else:
         form = DemoCallForm(initial={"caller": _demo_caller()})
     return render(request, "demo/phone.html",
-                  {"form": form, "result": result, "error": error})
+                  {"form": form, "result": result, "error": error,
+                   "outbox_url": reverse("demo:outbox"), "login_url": reverse("pros:login")})
 
 
 # --- The outbox -------------------------------------------------------------------------

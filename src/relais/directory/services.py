@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext as _
 
 from .reference import default_metiers_by_naf, metier_entries
 from .sirene import format_siret
@@ -56,10 +57,31 @@ class Facts:
         return [m["slug"] for m in self.metiers]
 
     @property
+    def named(self) -> bool:
+        """Whether SIRENE gives a trade name (otherwise ``name`` is the NAF label)."""
+        return self.establishment.has_trade_name
+
+    @property
+    def title(self) -> str:
+        """The name to show: the trade name, or the trade and "nom non diffusé" (the NAF
+        label is not a business name: "Travaux d'installation d'eau…" misleads)."""
+        if self.named:
+            return self.establishment.name
+        trade = self.metiers[0]["label"] if self.metiers else self.naf_label
+        trade = (trade[:1].upper() + trade[1:]) if trade else _("Établissement")
+        return _("%(trade)s — nom non diffusé") % {"trade": trade}
+
+    @property
+    def reachable(self) -> bool:
+        """A caller can reach it through Relais (claimed, with a tracking number)."""
+        return self.tracking_number is not None
+
+    @property
     def address(self) -> str:
-        """The street address, never for partially diffusible establishments."""
+        """The street address, never for partially diffusible establishments nor for
+        those without a name (commune only)."""
         e = self.establishment
-        return e.address if e.shows_address else ""
+        return e.address if e.shows_address and self.named else ""
 
     @property
     def siret_display(self) -> str:
@@ -85,6 +107,13 @@ def facts(establishment) -> Facts:
         tracking_number=tracking_number(listing),
         naf_label=label,
     )
+
+
+def reading_order(hits_with_facts: list) -> list:
+    """A page of search results for a caller: reachable professionals first (claimed,
+    with a tracking number), then named establishments, then the others; nearest first
+    within each group (the input's order)."""
+    return sorted(hits_with_facts, key=lambda hf: (not hf[1].reachable, not hf[1].named))
 
 
 def payload(establishment, distance_km: float | None = None) -> dict:

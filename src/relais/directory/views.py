@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_GET
 from . import search as directory_search
 from .models import Establishment
 from .reference import metier_entries
-from .services import facts, payload
+from .services import facts, payload, reading_order
 
 SEARCH_FIELDS = ("quoi", "ou", "lat", "lon", "radius_km", "page")
 OPENAPI = Path(__file__).resolve().parent / "data" / "openapi.json"
@@ -51,7 +52,7 @@ def search(request):
     result = directory_search.search(query)
     context.update(
         result=result,
-        hits=[(hit, facts(hit.establishment)) for hit in result.hits],
+        hits=reading_order([(hit, facts(hit.establishment)) for hit in result.hits]),
         next_url=_page_url(request.path, params, query.page + 1) if result.has_next else "",
         previous_url=_page_url(request.path, params, query.page - 1)
         if result.has_previous else "",
@@ -64,9 +65,29 @@ def listing(request, siret: str):
     establishment = get_object_or_404(
         Establishment.objects.select_related("commune"), siret=siret
     )
+    f = facts(establishment)
     return render(request, "directory/listing.html", {
-        "establishment": establishment, "facts": facts(establishment),
+        "establishment": establishment, "facts": f, "nearby": _reachable_nearby(f),
     })
+
+
+def _reachable_nearby(f, limit: int = 3) -> dict | None:
+    """For a listing nobody can be called on: reachable professionals of its trade near
+    it (the first page of that search), and the search itself."""
+    e = f.establishment
+    if f.reachable or not f.metiers or e.latitude is None or not e.commune_id:
+        return None
+    metier = f.metiers[0]
+    params = {"quoi": metier["label"], "ou": e.commune.name}
+    try:
+        query = directory_search.parse({**params, "lat": str(e.latitude), "lon": str(e.longitude)})
+        hits = directory_search.search(query).hits
+    except directory_search.SearchError:
+        hits = []
+    reachable = [(h, hf) for h, hf in ((h, facts(h.establishment)) for h in hits
+                                       if h.establishment.siret != e.siret) if hf.reachable]
+    return {"metier": metier, "commune": e.commune.name, "hits": reachable[:limit],
+            "search_url": f"{reverse('directory:search')}?{urlencode(params)}"}
 
 
 # --- JSON API v1 ----------------------------------------------------------------------------

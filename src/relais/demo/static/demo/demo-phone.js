@@ -2,6 +2,26 @@
 // form's file input, so the plain form POST (which also works without JavaScript) sends it.
 (function () {
   "use strict";
+  // The file input in French whatever the browser's language: the browser draws its
+  // button ("Choose File") in its own language, so the input is drawn transparent over a
+  // French button and a French file name line. It stays the real, focusable input.
+  document.addEventListener("DOMContentLoaded", function () {
+    var choice = document.querySelector(".file-choice");
+    if (!choice) { return; }
+    var input = choice.querySelector("input[type=file]");
+    var button = choice.querySelector(".file-button");
+    var name = choice.querySelector(".file-name");
+    var none = name.textContent;
+    choice.classList.add("enhanced");
+    button.hidden = false;
+    name.hidden = false;
+    function show() {
+      name.textContent = input.files && input.files.length ? input.files[0].name : none;
+    }
+    input.addEventListener("change", show);
+    input.addEventListener("relais:filled", show);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("demo-phone");
     if (!form || !window.MediaRecorder || !navigator.mediaDevices || !window.DataTransfer) {
@@ -33,6 +53,7 @@
           var transfer = new DataTransfer();
           transfer.items.add(file);
           input.files = transfer.files;
+          input.dispatchEvent(new Event("relais:filled"));
           preview.src = URL.createObjectURL(blob);
           preview.hidden = false;
           state.textContent = "Message enregistré (" + Math.round(blob.size / 1024) + " Ko).";
