@@ -59,7 +59,7 @@ def cpu_model() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="test", choices=["test", "train"])
+    parser.add_argument("--split", default="test", choices=["test", "heldout", "train"])
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput measure")
     args = parser.parse_args()
 
