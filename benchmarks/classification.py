@@ -1,6 +1,12 @@
 """Classification benchmark: quality of understanding and redaction on the corpus test split.
 
-    .venv/bin/python benchmarks/classification.py [--split test] [--seconds 5]
+    .venv/bin/python benchmarks/classification.py [--split test|heldout|train] [--seconds 5]
+
+``--split heldout``: the held-out template families (never trained on). The routing
+figures of issue 16 come first: ``requests_auto_shared`` (genuine shareable requests
+shared without a person), ``non_requests_auto_shared`` (must be 0),
+``auto_shared_trade_accuracy``, ``moderation_share`` (messages a person must look at),
+then ``reliability`` (the calibrated confidence's reliability curve).
 
 Prints one JSON line: per-intent precision/recall, shareable precision/recall (the flag,
 and what routing shares automatically at RELAIS_SHARE_CONFIDENCE_THRESHOLD), métier
@@ -59,7 +65,7 @@ def cpu_model() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="test", choices=["test", "train"])
+    parser.add_argument("--split", default="test", choices=["test", "heldout", "train"])
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput measure")
     args = parser.parse_args()
 

@@ -183,3 +183,14 @@ def test_settings_change_the_radius_and_the_cap():
 def test_the_cap_zero_shares_with_nobody():
     d = policy.decide(SHARE, [cand(2, 1)], replace(RULES, max_recipients=0))
     assert d.recipients == ()
+
+
+def test_an_unreliable_transcript_is_never_shared_without_an_operator():
+    facts = replace(SHARE, confidence=0.99, transcript_reliable=False)
+    d = policy.decide(facts, [cand(2, 1)], RULES)
+    assert (d.outcome, d.codes, d.recipients) == (policy.MODERATION, ["transcript_unreliable"], ())
+    assert policy.decide(replace(facts, moderation="approved"), [cand(2, 1)], RULES
+                         ).outcome == policy.SHARED
+    # a private message stays private: unreliable or not, nothing to moderate
+    assert policy.decide(replace(facts, consent="private"), [cand(2, 1)], RULES
+                         ).outcome == policy.OWN_ONLY

@@ -137,3 +137,38 @@ def test_console_script_streams_line_by_line(tmp_path):
             proc.kill()
     assert rest[0]["id"] == 2 and rest[0]["intent"] == "wrong_number"
     assert rest[1] == {"line": 3, "error": rest[1]["error"]}
+
+
+# --- --audio: the pipeline's steps on recordings, without the database --------------------
+
+AUDIO_FIELDS = FIELDS | {"transcript", "transcript_reliable"}
+
+
+@pytest.mark.whisper
+def test_audio_lines_are_transcribed_then_classified(whisper_model, tmp_path):
+    from tests.clips import speak
+
+    clip = speak("Bonjour, j'ai une fuite d'eau sous l'évier de la cuisine, il me faudrait "
+                 "un plombier rapidement. Merci.", tmp_path / "fuite.ogg", fmt="ogg",
+                 speed=140, pad_s=0.5)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    lines = [
+        {"id": "fuite", "audio": str(clip)},
+        {"id": "absent", "audio": str(tmp_path / "absent.wav")},
+        {"id": "vide", "audio": str(tmp_path / "empty.wav")},
+        {"id": "sans"},
+    ]
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.StringIO("".join(json.dumps(x) + "\n" for x in lines) + "not json\n")
+    call_command("classify", "--audio", stdin=stdin, stdout=out, stderr=err)
+    fuite, absent, vide, sans, bad = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert set(fuite) == AUDIO_FIELDS
+    assert fuite["transcript_reliable"] is True
+    assert "plombier" in fuite["transcript"].lower(), fuite["transcript"]
+    assert fuite["intent"] == "quote_request" and fuite["metier"]["slug"] == "plombier"
+    assert fuite["redacted_text"]
+    assert absent["error"].startswith("audio file not found") and absent["shareable"] is False
+    assert vide["error"].startswith("empty:") and vide["transcript"] == ""
+    assert sans["error"] == "missing audio path" and sans["transcript_reliable"] is False
+    assert bad == {"line": 5, "error": "invalid JSON: Expecting value"}
+    assert "5 messages classified" in err.getvalue()

@@ -109,6 +109,7 @@ def test_a_running_worker_picks_up_models_retrained_elsewhere(settings, tmp_path
         model.load_or_train(force=True)
         after = get_understander().models.key
         assert after != before
-        assert get_understander().models.n_examples == len(model.corpus("train")) + 1
+        assert get_understander().models.n_examples == len(
+            model.training_rows(include_extra=False)[0]) + 1
     finally:
         reset_understander()

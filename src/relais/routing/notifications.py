@@ -275,6 +275,7 @@ def _context(delivery: Delivery) -> dict:
         "urgency": URGENCY_LABELS.get(vm.urgency, ""),
         "distance": policy.km(delivery.distance_km) if delivery.distance_km else "",
         "redacted_text": vm.redacted_text,
+        "transcript_reliable": vm.transcript_reliable,
         "link": links.url(delivery),
         "max_age_days": settings.RELAIS_LINK_MAX_AGE_DAYS,
         "received_at": timezone.localtime(vm.created_at),

@@ -72,6 +72,7 @@ class Facts:
     latitude: float | None = None  # the called listing's position
     longitude: float | None = None
     moderation: str = ""  # "", "pending", "approved", "rejected"
+    transcript_reliable: bool = True  # False: a person listens before any sharing
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -200,6 +201,10 @@ def sharing_outcome(facts: Facts, rules: Rules) -> tuple[str, tuple[Reason, ...]
         return SHARED, (Reason("moderation_approved",
                                f"Partage approuvé par un opérateur : demande de « {label} », "
                                f"confiance {_num(confidence)}."),)
+    if not facts.transcript_reliable:
+        return MODERATION, (Reason("transcript_unreliable",
+                                   "Transcription incertaine (boucle ou passages douteux) : "
+                                   "le partage attend qu'un opérateur écoute le message."),)
     if confidence < rules.threshold:
         return MODERATION, (Reason("under_threshold",
                                    f"Confiance {_num(confidence)} inférieure au seuil "

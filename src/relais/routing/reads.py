@@ -31,7 +31,8 @@ MEDIA_ACTIONS = {"audio": audit.READ_AUDIO, "extract": audit.READ_EXTRACT}
 def read_delivery(delivery: Delivery, actor: audit.Actor, via: str) -> dict:
     """What ``delivery`` shows its reader, each personal datum's read audited.
 
-    Keys: ``is_own``, ``transcript`` and ``caller_number`` / ``caller_e164`` (own only),
+    Keys: ``is_own``, ``transcript_reliable`` (False: "transcription incertaine — écoutez
+    le message"), ``transcript`` and ``caller_number`` / ``caller_e164`` (own only),
     ``redacted_text`` (shared only), ``has_audio`` and ``audio_which`` (the file
     :func:`media_response` streams for it: ``audio`` or ``extract``).
     """
@@ -40,7 +41,8 @@ def read_delivery(delivery: Delivery, actor: audit.Actor, via: str) -> dict:
     Delivery.objects.filter(pk=delivery.pk, first_opened_at__isnull=True).update(
         first_opened_at=timezone.now())
     seen = {"is_own": delivery.is_own, "transcript": "", "redacted_text": "",
-            "caller_number": "", "caller_e164": ""}
+            "caller_number": "", "caller_e164": "",
+            "transcript_reliable": vm.transcript_reliable}
     if delivery.is_own:
         seen.update(transcript=vm.transcript, has_audio=bool(vm.audio), audio_which="audio")
         if vm.transcript:

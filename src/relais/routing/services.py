@@ -63,6 +63,7 @@ def facts_for(voicemail: Voicemail, moderation: str = "") -> policy.Facts:
         latitude=establishment.latitude if establishment is not None else None,
         longitude=establishment.longitude if establishment is not None else None,
         moderation=moderation,
+        transcript_reliable=voicemail.transcript_reliable,
     )
 
 

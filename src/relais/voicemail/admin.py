@@ -30,7 +30,7 @@ class PipelineStepInline(admin.TabularInline):
 class VoicemailAdmin(admin.ModelAdmin):
     list_display = ["reference", "created_at", "listing", "status", "consent", "intent",
                     "metier", "shareable", "confidence"]
-    list_filter = ["status", "consent", "intent", "shareable", "urgency"]
+    list_filter = ["status", "consent", "intent", "shareable", "urgency", "transcript_reliable"]
     search_fields = ["reference", "recording_sid", "call__call_sid"]
     raw_id_fields = ["listing", "call", "metier"]
     inlines = [PipelineStepInline]

@@ -72,6 +72,10 @@ class Voicemail(models.Model):
     # How the transcript was made: model, speech seconds, and the intervals Whisper
     # itself distrusts (their words may be missing from the text: always bleeped).
     speech = models.JSONField(default=dict, blank=True)
+    # False when the transcript had to be cut (a decoding loop, words invented on
+    # silence) or was decoded with low confidence: the professional is told to listen,
+    # and the message is never shared without a person (routing moderates it).
+    transcript_reliable = models.BooleanField(default=True)
 
     intent = models.CharField(max_length=32, blank=True)
     shareable = models.BooleanField(default=False)

@@ -52,12 +52,15 @@ def transcribe(voicemail: Voicemail) -> None:
         transcript=t.text,
         words=t.words,
         language=t.language,
+        transcript_reliable=t.reliable,
         speech={
             "model": t.model,
             "language_probability": t.language_probability,
             "speech_s": t.speech_s,
             "elapsed_s": round(t.elapsed_s, 3),
             "unreliable": [list(i) for i in t.unreliable_intervals()],
+            "issues": t.issues,
+            "raw_words": t.raw_words,
         },
     )
 

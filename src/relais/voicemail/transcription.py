@@ -32,7 +32,9 @@ turns character spans (redactions) into ``(start_s, end_s)`` intervals to bleep.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
+import functools
 import hashlib
 import importlib.resources
 import logging
@@ -317,6 +319,13 @@ class Transcript:
     segments: list[dict] = field(default_factory=list)  # {"start","end","text",…}
     model: str = ""
     elapsed_s: float = 0.0  # transcription time, model already loaded
+    # Honesty (:func:`assess`): False when words were dropped (a repetition loop, a
+    # hallucination on silence) or a stretch was decoded with low confidence; ``issues``
+    # says why, in French, for the admin; ``raw_words`` counts what Whisper gave.
+    reliable: bool = True
+    issues: list[str] = field(default_factory=list)
+    dropped: list[tuple[float, float]] = field(default_factory=list)
+    raw_words: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -327,11 +336,12 @@ class Transcript:
         (below :data:`LOW_LOGPROB`). Speech under them may hold words the transcript
         does not show, so nothing redacted from the text can be assumed bleeped there.
         """
-        return [
+        flagged = [
             (s["start"], s["end"])
             for s in self.segments
             if s["compression_ratio"] > LOOP_COMPRESSION_RATIO or s["avg_logprob"] < LOW_LOGPROB
         ]
+        return flagged + [i for i in self.dropped if i not in flagged]
 
 
 # faster-whisper's own thresholds for a failed decoding (compression_ratio_threshold,
@@ -348,6 +358,7 @@ def transcribe(
     batch_size: int | None = None,
     vad: bool = True,
     model: LoadedModel | None = None,
+    options: dict | None = None,
 ) -> Transcript:
     """Transcribe 16 kHz mono float32 samples (or a :class:`Decoded`).
 
@@ -360,6 +371,11 @@ def transcribe(
     batched pipeline); 0 decodes sequentially in 30 s windows with temperature fallback.
     ``vad``: skip silences (Silero VAD, shipped in faster-whisper's wheel); timestamps
     stay in the original timeline. ``vad=False`` implies sequential decoding.
+    ``options``: more faster-whisper decoding options (``benchmarks/asr_wer.py`` compares
+    them: ``repetition_penalty``, ``no_repeat_ngram_size``, ``initial_prompt``, ``hotwords``…).
+
+    The result has been through :func:`assess`: loops and words invented on silence are
+    dropped, and ``reliable`` says whether the transcript can be trusted as text.
     """
     samples = audio.samples if isinstance(audio, Decoded) else audio
     samples = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
@@ -374,6 +390,8 @@ def transcribe(
         "word_timestamps": True,
         "vad_filter": vad,
         "condition_on_previous_text": False,  # no runaway repetitions across windows
+        **DECODING,
+        **(options or {}),
     }
     started = time.perf_counter()
     if vad and batch_size > 0:
@@ -410,7 +428,7 @@ def transcribe(
                 }
             )
     elapsed = time.perf_counter() - started
-    return Transcript(
+    return assess(Transcript(
         text=join_words(words),
         words=words,
         language=info.language,
@@ -420,8 +438,12 @@ def transcribe(
         segments=segments,
         model=loaded.name,
         elapsed_s=elapsed,
-    )
+    ))
 
+
+# Decoding options on top of faster-whisper's defaults (measured in docs/benchmarks.md,
+# "Honest transcripts"): none yet.
+DECODING: dict = {}
 
 # Silero VAD settings (see faster_whisper.vad.VadOptions). Batched: chunks split at
 # pauses of 160 ms or more, merged up to 30 s (faster-whisper's batched defaults);
@@ -470,3 +492,120 @@ def time_intervals_for_char_spans(
             if (ws < ce and cs < we) or (ws == we and cs <= ws < ce):
                 intervals.append((float(w["start"]), float(w["end"])))
     return intervals
+
+
+# --- Honesty: loops and hallucinations --------------------------------------------------
+
+# Whisper's own rule for a window without speech: no_speech_prob above this *and* a low
+# average log-probability (faster-whisper's no_speech_threshold, log_prob_threshold).
+NO_SPEECH = 0.6
+# A run of the same 1–12 words said this many times in a row is a decoding loop
+# ("cinq, cinq, cinq, cinq"; "il y a beaucoup d'arrivée d'eau, mais" ×10). People do
+# repeat themselves ("non non", "allô allô allô"), hence 4 for a single word.
+LOOP_MAX_NGRAM = 12
+LOOP_MIN_REPEATS = {1: 4}
+LOOP_MIN_REPEATS_DEFAULT = 3
+_PUNCTUATION = " \t\n.,;:!?…«»\"'’-"
+
+
+def _norm(word: str) -> str:
+    return word.strip(_PUNCTUATION).lower()
+
+
+def repeated_runs(tokens: Sequence[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` token index ranges to drop: the copies of an n-gram repeated in a
+    row (its first occurrence kept), and the truncated copy that often ends a loop."""
+    norm = [_norm(t) for t in tokens]
+    drop: list[tuple[int, int]] = []
+    i, n_tok = 0, len(norm)
+    while i < n_tok:
+        best = None
+        for n in range(1, LOOP_MAX_NGRAM + 1):
+            gram = norm[i:i + n]
+            if len(gram) < n or not any(gram):
+                break
+            reps = 1
+            while norm[i + reps * n:i + (reps + 1) * n] == gram:
+                reps += 1
+            if reps >= LOOP_MIN_REPEATS.get(n, LOOP_MIN_REPEATS_DEFAULT):
+                end = i + reps * n
+                # a last, cut-off copy ("mais il y a beaucoup d")
+                k = 0
+                while k < n - 1 and end + k < n_tok and norm[end + k] == gram[k]:
+                    k += 1
+                if k < n and end + k == n_tok - 1 and norm[end + k] \
+                        and gram[k].startswith(norm[end + k]):
+                    k += 1  # …ending mid-word ("d" of "d'arrivée")
+                if (k and end + k == n_tok) or k >= max(2, n // 2):
+                    end += k
+                if best is None or end - (i + n) > best[1] - best[0]:
+                    best = (i + n, end)
+        if best:
+            drop.append(best)
+            i = best[1]
+        else:
+            i += 1
+    return drop
+
+
+def looping(text: str) -> bool:
+    """Whether a text holds a repetition loop (see :func:`repeated_runs`)."""
+    return bool(repeated_runs(text.split()))
+
+
+@functools.cache
+def hallucination_phrases() -> frozenset[str]:
+    """Whisper's known inventions on silence or noise ("Sous-titrage ST' 501"…), normalised."""
+    path = Path(__file__).parent / "data" / "understanding" / "hallucinations.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(" ".join(_norm(w) for w in line.split() if _norm(w))
+                     for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _is_hallucination(seg: dict) -> bool:
+    if seg.get("no_speech_prob", 0.0) > NO_SPEECH and seg.get("avg_logprob", 0.0) < LOW_LOGPROB:
+        return True
+    said = " ".join(_norm(w) for w in seg.get("text", "").split() if _norm(w))
+    return bool(said) and said in hallucination_phrases()
+
+
+def assess(t: Transcript) -> Transcript:
+    """Keep what can be trusted of a transcript; say whether the rest was.
+
+    Drops the words of segments Whisper invents on silence (no-speech probability above
+    :data:`NO_SPEECH` with a low log-probability, or a known hallucination phrase) and
+    the repeated copies of a loop (:func:`repeated_runs`, first occurrence kept). The
+    transcript is unreliable when anything was dropped, or a segment compresses like a
+    loop (ratio above :data:`LOOP_COMPRESSION_RATIO`) or was decoded with an average
+    log-probability under :data:`LOW_LOGPROB`. The dropped words' time intervals are
+    reported (:meth:`Transcript.unreliable_intervals`), so a shared extract bleeps them."""
+    issues: list[str] = []
+    words = list(t.words)
+    dropped: list[tuple[float, float]] = []
+    bad_segments = [s for s in t.segments if _is_hallucination(s)]
+    if bad_segments:
+        issues.append(f"{len(bad_segments)} passage(s) sans parole retiré(s)")
+
+        def in_bad(w):
+            mid = (w["start"] + w["end"]) / 2
+            return any(s["start"] - 0.05 <= mid <= s["end"] + 0.05 for s in bad_segments)
+
+        dropped += [(s["start"], s["end"]) for s in bad_segments]
+        words = [w for w in words if not in_bad(w)]
+    runs = repeated_runs([w["word"] for w in words])
+    if runs:
+        n = sum(b - a for a, b in runs)
+        issues.append(f"boucle de transcription : {n} mot(s) répété(s) retiré(s)")
+        gone = set()
+        for a, b in runs:
+            gone.update(range(a, b))
+            dropped.append((words[a]["start"], words[b - 1]["end"]))
+        words = [w for i, w in enumerate(words) if i not in gone]
+    if any(s["compression_ratio"] > LOOP_COMPRESSION_RATIO for s in t.segments) and not runs:
+        issues.append("passage très répétitif")
+    low = [s for s in t.segments if s["avg_logprob"] < LOW_LOGPROB and s not in bad_segments]
+    if low:
+        issues.append(f"{len(low)} passage(s) transcrit(s) avec une faible confiance")
+    return dataclasses.replace(
+        t, text=join_words(words), words=words, reliable=not issues, issues=issues,
+        dropped=dropped, raw_words=len(t.words))

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .calibration import calibrated
 from .features import INTENTS, Analysis, analyse
 from .metiers import any_trade_word, shared_vocabulary, taxonomy
 from .model import Models, load_or_train, training_rows
@@ -187,7 +188,16 @@ class Understander:
                 reasons += [f"non partageable: {g}" for g in guards]
             else:
                 shareable = True
-                confidence = proba[intent] * metier.confidence
+                called_known = bool(called_metiers)
+                confidence = calibrated(proba[intent], metier.confidence,
+                                        metier.slug in (called_metiers or []), called_known)
+                if confidence is None:  # no calibration shipped: the raw evidence
+                    confidence = proba[intent] * metier.confidence
+                elif called_known and metier.slug not in called_metiers:
+                    # a trade the called listing does not have: the trade's evidence cannot
+                    # make up for a doubt about the message being a request at all (the
+                    # professional's insurer, accountant or bank are trades too)
+                    confidence = min(confidence, proba[intent])
                 reasons.append("partageable: demande de service sans lien avec ce professionnel")
         urgency, why = self.urgency(a, intent)
         reasons += why

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .calibration import reliability
 from .decide import Understander
 from .features import INTENTS
 from .redact import Redaction, Span, redact
@@ -99,8 +100,30 @@ def evaluate(rows: list[dict], understander: Understander, threshold: float = 0.
         understander.understand(red.text).metier == p.metier
         for p, r, red in zip(preds, rows, reds, strict=True) if r["intent"] == "quote_request"
     )
+    # What routing does with each message if its caller consented: shared at once,
+    # moderated (a shareable decision under the threshold), or kept with the called pro.
+    requests = [(a, p, r) for a, (p, r) in zip(auto, pairs, strict=True) if r["shareable"]]
+    non_requests = [(a, p, r) for a, (p, r) in zip(auto, pairs, strict=True)
+                    if r["intent"] != "quote_request"]
+    moderated = [p.shareable and p.confidence < threshold for p in preds]
+    shared_ok = [(p, r) for a, p, r in requests if a]
+    routing_figures = {
+        "requests_auto_shared": _ratio(len(shared_ok), len(requests)),
+        "non_requests_auto_shared": sum(a for a, _, _ in non_requests),
+        "not_shareable_auto_shared": sum(
+            a and not r["shareable"] for a, (_, r) in zip(auto, pairs, strict=True)),
+        "auto_shared_trade_accuracy": _ratio(
+            sum(p.metier == r["metier"] for p, r in shared_ok), len(shared_ok)),
+        "moderation_share": _ratio(sum(moderated), len(rows)),
+        # reliability curve: shareable decisions by confidence bin, share that was right
+        "reliability": reliability([(p.confidence, bool(r["shareable"] and p.metier == r["metier"]))
+                                    for p, r in pairs if p.shareable]),
+    }
+    urgent_rows = [(p, r) for p, r in pairs if r.get("urgency")]
+    quote = [(p, r) for p, r in quote if r.get("urgency")]
     return {
         "messages": len(rows),
+        **routing_figures,
         "intent_accuracy": _ratio(sum(p.intent == r["intent"] for p, r in pairs), len(rows)),
         "per_intent": per_intent,
         "shareable_precision": sp,
@@ -117,7 +140,8 @@ def evaluate(rows: list[dict], understander: Understander, threshold: float = 0.
         "metier_accuracy": _ratio(sum(p.metier == r["metier"] for p, r in mq), len(mq)),
         "metier_accuracy_shareable": _ratio(sum(p.metier == r["metier"] for p, r in ms), len(ms)),
         "metier_examples": len(mq),
-        "urgency_accuracy": _ratio(sum(p.urgency == r["urgency"] for p, r in pairs), len(rows)),
+        "urgency_accuracy": _ratio(sum(p.urgency == r["urgency"] for p, r in urgent_rows),
+                                   len(urgent_rows)),
         "urgency_accuracy_requests": _ratio(
             sum(p.urgency == r["urgency"] for p, r in quote), len(quote)),
         "pii_annotated": dict(annotated),

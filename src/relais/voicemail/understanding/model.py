@@ -2,7 +2,8 @@
 
 Both are TF-IDF (stemmed word 1–2-grams + character 2–5-grams) and a logistic
 regression; the intent model also sees the lexicon counts of ``features.py``. They are
-trained from the shipped corpus's train split (plus the taxonomy's own phrases for the
+trained from the shipped corpus's train split and the train template families
+(generated.py) (plus the taxonomy's own phrases for the
 métier model, plus any extra examples the operator added with ``relais
 train_classifier --extra``), at first use, and cached under the model cache folder keyed
 by a hash of everything they were trained from.
@@ -28,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 
 from relais.directory.reference import METIERS_FILE
 
+from . import generated
 from .features import INTENTS, Analysis, analyse, dense_features, model_text
 from .metiers import metier_documents, taxonomy
 from .text import DATA, UNDERSTANDING_DATA
@@ -35,7 +37,7 @@ from .text import DATA, UNDERSTANDING_DATA
 log = logging.getLogger(__name__)
 
 # Bump when features or training change: invalidates cached models.
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
 CORPUS = DATA / "corpus"
 EXTRA_FILE_NAME = "understanding-extra.jsonl"
 KEEP_MODELS = 3  # cached model files kept (the newest)
@@ -47,9 +49,13 @@ def load_jsonl(path: Path) -> list[dict]:
 
 
 def corpus(split: str) -> list[dict]:
-    """The labelled corpus shipped with Relais: ``train`` or ``test`` split."""
+    """The labelled corpus shipped with Relais: the hand-written ``train`` or ``test``
+    split, or ``heldout``: the rows of the held-out template families (generated.py),
+    which training never sees."""
+    if split == "heldout":
+        return generated.rows("heldout")
     if split not in {"train", "test"}:
-        raise ValueError("split must be 'train' or 'test'")
+        raise ValueError("split must be 'train', 'test' or 'heldout'")
     return load_jsonl(CORPUS / f"{split}.jsonl")
 
 
@@ -159,9 +165,10 @@ def train(rows: list[dict], key: str = "") -> Models:
 def training_rows(include_extra: bool = True) -> tuple[list[dict], str]:
     """The rows the default models learn from, and a hash of everything they depend on."""
     h = hashlib.sha256(MODEL_VERSION.encode())
-    for path in (CORPUS / "train.jsonl", UNDERSTANDING_DATA / "lexicons.toml", METIERS_FILE):
+    for path in (CORPUS / "train.jsonl", generated.TEMPLATES, UNDERSTANDING_DATA / "lexicons.toml",
+                 METIERS_FILE):
         h.update(path.read_bytes())
-    rows = corpus("train")
+    rows = corpus("train") + generated.rows("train")
     extra = extra_file()
     if include_extra and extra.exists():
         data = extra.read_bytes()

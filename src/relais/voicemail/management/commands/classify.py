@@ -8,6 +8,16 @@ decided:
     {"id", "intent", "shareable", "confidence", "metier": {"slug", "label", "naf"} | null,
      "urgency", "redacted_text"}
 
+``--audio``: each line is ``{"id": …, "audio": "PATH"}`` (and the optional
+``"called_metiers"``); the recording goes through the pipeline's steps without any
+database write — decode and normalise (:func:`relais.voicemail.audio.decode`), transcribe
+(Whisper, with the honesty checks of :func:`relais.voicemail.transcription.assess`),
+understand, redact — and the output adds ``"transcript"`` (what is kept of it) and
+``"transcript_reliable"`` (false: a loop or invented words were dropped, or a stretch was
+decoded with low confidence; the pipeline then never shares the message without an
+operator). A file that cannot be read or decoded gives the empty-message decision with
+an ``"error"``.
+
 The same code path as the voicemail pipeline (``understand`` + ``redact``). Bad input never
 stops the stream: a line that is not a JSON object gives ``{"line": n, "error": "…"}``;
 a missing or non-text ``text`` is decided as an empty message (never shareable) with an
@@ -18,6 +28,7 @@ line read up to ``--max-line-bytes``.
 import json
 import sys
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -80,6 +91,49 @@ def decide_line(n: int, raw: bytes | None) -> dict | None:
     return out
 
 
+def decide_audio_line(n: int, raw: bytes | None) -> dict | None:
+    """The output object for one ``--audio`` input line (None for a blank line)."""
+    if raw is None:
+        return {"line": n, "error": "line too long"}
+    text = raw.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None
+    try:
+        item = json.loads(text)
+    except ValueError as exc:
+        return {"line": n, "error": f"invalid JSON: {exc.msg}"}
+    if not isinstance(item, dict):
+        return {"line": n, "error": "each line must be a JSON object with an id and an audio"}
+    called = item.get("called_metiers")
+    if not (isinstance(called, list) and all(isinstance(m, str) for m in called)):
+        called = None
+    path = item.get("audio")
+    error = "" if "id" in item else "missing id"
+    transcript, reliable = "", False
+    if not isinstance(path, str) or not path:
+        error = "; ".join(filter(None, [error, "missing audio path"]))
+    else:
+        from relais.voicemail import audio, transcription
+
+        try:
+            decoded = audio.decode(Path(path))
+        except FileNotFoundError:
+            error = "; ".join(filter(None, [error, f"audio file not found: {path}"]))
+        except audio.AudioError as err:
+            error = "; ".join(filter(None, [error, f"{err.code}: {err.message_en}"]))
+        except OSError as exc:
+            error = "; ".join(filter(None, [error, f"cannot read {path}: {exc.strerror}"]))
+        else:
+            t = transcription.transcribe(decoded)
+            transcript, reliable = t.text, t.reliable
+    out = {"id": item.get("id")}
+    out.update(classify(transcript, called_metiers=called))
+    out.update(transcript=transcript, transcript_reliable=reliable)
+    if error:
+        out.update(shareable=False, error=error, line=n)
+    return out
+
+
 class Command(BaseCommand):
     help = "Classify and redact voicemail transcripts: JSON Lines on stdin, JSON Lines on stdout."
     stealth_options = ("stdin",)  # call_command("classify", stdin=…) in tests
@@ -87,6 +141,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--max-line-bytes", type=int, default=DEFAULT_MAX_LINE_BYTES,
                             help="longer input lines are answered with an error")
+        parser.add_argument("--audio", action="store_true",
+                            help='lines are {"id", "audio": PATH}: transcribe, then classify')
 
     def handle(self, *args, **options):
         stdin = options.get("stdin") or sys.stdin
@@ -96,7 +152,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         count = errors = shared = 0
         for n, raw in _read_lines(stream, options["max_line_bytes"]):
-            out = decide_line(n, raw)
+            out = (decide_audio_line if options["audio"] else decide_line)(n, raw)
             if out is None:
                 continue
             count += 1
