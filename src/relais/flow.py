@@ -10,6 +10,7 @@ voicemails already under way.
 
 from datetime import timedelta
 
+from relais.console import summary as console_summary
 from relais.core.schedule import Job
 from relais.privacy import services as privacy_services
 from relais.routing import index, notifications
@@ -42,4 +43,7 @@ PERIODIC = (
     Job("reconcile-recipient-index", timedelta(days=1), index.reconcile),
     # Retention periods (RELAIS_RETENTION_*_DAYS): recordings, transcripts, metadata.
     Job("retention-purge", timedelta(hours=1), privacy_services.purge),
+    # The operator's console: today's figures every few minutes, late events once a day.
+    Job("console-summary", timedelta(minutes=5), console_summary.refresh_recent),
+    Job("console-summary-late", timedelta(days=1), console_summary.refresh_late),
 )

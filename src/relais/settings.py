@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "relais.privacy",
     "relais.credits",
     "relais.space",
+    "relais.console",  # the operator's console (/operateur/)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
