@@ -15,6 +15,7 @@ urlpatterns = [
     path("r/", include("relais.routing.urls")),
     path("appelant/", include("relais.privacy.urls")),
     path("credits/", include("relais.credits.urls")),  # purchase, Stripe webhook
+    path("operateur/", include("relais.console.urls")),  # the operator's console
     path("admin/", admin.site.urls),
 ]
 
