@@ -74,9 +74,14 @@ def stacked_days(name: str, title: str, days: list[dict], series, width=720, hei
     return _svg(name, title, width, height, body)
 
 
+def _short(label: str, size: int = 44) -> str:
+    return label if len(label) <= size else label[:size - 1] + "…"
+
+
 def bars(name: str, title: str, items: list[tuple[str, float]], width=720, unit="",
          row=22):
-    """Horizontal bars, one per (label, value), in the order given."""
+    """Horizontal bars, one per (label, value), in the order given (long labels are
+    shortened; the full one is in the bar's title)."""
     label_w = 300
     height = max(len(items), 1) * row + 8
     top_value = _nice_max(max((v for _, v in items), default=0))
@@ -85,7 +90,7 @@ def bars(name: str, title: str, items: list[tuple[str, float]], width=720, unit=
         y = 4 + i * row
         w = value / top_value * (width - label_w - 70)
         body.append(f'<text x="{label_w - 6}" y="{y + row * 0.65:.1f}" font-size="12" '
-                    f'text-anchor="end" fill="#1f2933">{escape(label)}</text>')
+                    f'text-anchor="end" fill="#1f2933">{escape(_short(label))}</text>')
         body.append(f'<rect class="mark" x="{label_w}" y="{y + 3}" width="{max(w, 1):.1f}" '
                     f'height="{row - 6}" fill="{PALETTE[i % 2]}"><title>{escape(label)} : '
                     f'{escape(_fmt(value))}{escape(unit)}</title></rect>')
@@ -97,26 +102,35 @@ def bars(name: str, title: str, items: list[tuple[str, float]], width=720, unit=
     return _svg(name, title, width, height, body)
 
 
+# Metropolitan France and Corsica; overseas communes are counted in a caption.
+METROPOLE = (41.2, 51.2, -5.2, 9.7)
+
+
 def commune_map(name: str, title: str, communes: list[dict], width=520, height=520):
     """Messages by commune: one disc per commune at its coordinates (equirectangular,
     scaled by the cosine of the mean latitude), area proportional to the count."""
     body = []
-    if not communes:
+    s0, n0, w0, e0 = METROPOLE
+    inside, overseas = [], []
+    for c in communes:
+        (inside if s0 <= c["lat"] <= n0 and w0 <= c["lon"] <= e0 else overseas).append(c)
+    communes = inside
+    if overseas:
+        body.append(f'<text x="{width - 8}" y="{height - 8}" font-size="12" text-anchor="end" '
+                    f'fill="#52606d">Outre-mer : {_fmt(sum(c["n"] for c in overseas))} '
+                    'message(s)</text>')
+    if not communes and not overseas:
         body.append(f'<text class="mark empty" x="{width / 2}" y="{height / 2}" '
                     'font-size="12" text-anchor="middle" fill="#52606d">'
                     'Aucun message sur la période</text>')
         return _svg(name, title, width, 60, body)
-    lats = [c["lat"] for c in communes]
-    lons = [c["lon"] for c in communes]
-    # metropolitan France when the data fits in it, else the data's own box
-    lat0, lat1 = min(min(lats), 41.2), max(max(lats), 51.2)
-    lon0, lon1 = min(min(lons), -5.2), max(max(lons), 9.7)
+    lat0, lat1, lon0, lon1 = METROPOLE
     kx = math.cos(math.radians((lat0 + lat1) / 2))
     span = max((lon1 - lon0) * kx, lat1 - lat0)
     pad = 16
     scale = (min(width, height) - 2 * pad) / span
-    biggest = max(c["n"] for c in communes)
-    body.append(f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f5f7fa"/>')
+    biggest = max((c["n"] for c in communes), default=1)
+    body.insert(0, f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f5f7fa"/>')
     for c in sorted(communes, key=lambda c: -c["n"]):  # small discs drawn on top
         x = pad + (c["lon"] - lon0) * kx * scale
         y = pad + (lat1 - c["lat"]) * scale
