@@ -4,6 +4,7 @@ from django.urls import include, path
 
 admin.site.site_header = "Relais · administration"
 admin.site.site_title = "Relais"
+admin.site.site_url = "/operateur/"  # the admin's "Voir le site": the operator's console
 
 urlpatterns = [
     path("", include("relais.directory.urls")),
