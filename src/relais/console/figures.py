@@ -15,7 +15,7 @@ from relais.directory.models import Commune, Metier
 from relais.voicemail.models import PipelineStep
 
 from .models import COUNTERS, LATENCY_BUCKETS, CommuneDay, ConfusionDay, DailyFigures, Refresh
-from .summary import local_day
+from .summary import ALL, local_day
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
@@ -50,6 +50,11 @@ class Filters:
     @property
     def first(self) -> date:
         return self.last - timedelta(days=self.days - 1)
+
+    def rollup(self) -> Q:
+        """The DailyFigures rows of the period at the filters' level (roll-ups "*")."""
+        return Q(day__gte=self.first, day__lte=self.last,
+                 departement=self.departement or ALL, metier=self.metier or ALL)
 
     def q(self, metier_field: str | None = "metier") -> Q:
         q = Q(day__gte=self.first, day__lte=self.last)
@@ -150,7 +155,7 @@ SUMMED = (*COUNTERS, *(f"{p}_{i}" for p in ("email", "action")
 
 
 def daily(filters: Filters) -> list[dict]:
-    rows = {r["day"]: r for r in DailyFigures.objects.filter(filters.q()).values("day")
+    rows = {r["day"]: r for r in DailyFigures.objects.filter(filters.rollup()).values("day")
             .annotate(**{c: Sum(c) for c in SUMMED}).order_by("day")}
     out, day = [], filters.first
     while day <= filters.last:
@@ -162,7 +167,11 @@ def daily(filters: Filters) -> list[dict]:
 def by_metier(filters: Filters) -> list[dict]:
     """Deliveries and "pas pour moi" by the messages' métier, worst rate first."""
     labels = dict(Metier.objects.values_list("slug", "label"))
-    rows = (DailyFigures.objects.filter(filters.q()).exclude(metier="").values("metier")
+    level = Q(day__gte=filters.first, day__lte=filters.last,
+              departement=filters.departement or ALL)
+    if filters.metier:
+        level &= Q(metier=filters.metier)
+    rows = (DailyFigures.objects.filter(level).exclude(metier__in=["", ALL]).values("metier")
             .annotate(deliveries=Sum("deliveries"), wrong_metier=Sum("wrong_metier"),
                       not_request=Sum("not_request"), voicemails=Sum("voicemails"))
             .filter(deliveries__gt=0).order_by())

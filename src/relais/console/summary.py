@@ -32,6 +32,8 @@ from .models import (
     Refresh,
 )
 
+ALL = "*"  # a roll-up row's département or métier
+
 # Routing reason codes → the console's "why not shared" counters.
 WHY = {
     "consent_private": "why_consent",
@@ -174,6 +176,11 @@ def compute_day(day: date) -> tuple[list[DailyFigures], list[CommuneDay], list[C
         elif kind == CreditEntry.Kind.REFUND:
             rows[key_of[vm_id]]["credits_returned"] += total
 
+    # Roll-ups: every département ("*"), every métier ("*"), both: the unfiltered and the
+    # singly-filtered views read one row per day instead of thousands.
+    for (dep, metier), counts in list(rows.items()):
+        for key in ((ALL, metier), (dep, ALL), (ALL, ALL)):
+            rows[key].update(counts)
     daily = [DailyFigures(day=day, departement=dep, metier=metier, **counts)
              for (dep, metier), counts in rows.items()]
     commune_rows = [CommuneDay(day=day, departement=key[0], metier=key[1], commune=commune,
