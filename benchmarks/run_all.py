@@ -46,6 +46,8 @@ def plan(args) -> list[tuple[str, list[str]]]:
                      *(["--naive-queries", "30", "--no-postgis"] if quick else [])]),
         ("fanout", ["--recipients", "50" if quick else "1000", *db]),
         ("hangup", ["--seconds", "10" if quick else "30", *db]),
+        ("console", ["--days", "30" if quick else "365", "--raw-days", "3" if quick else "14",
+                     "--per-day", "500" if quick else "5000", *db]),
         ("transcription", ["--seconds", "10", "--runs", "1"] if quick else []),
         ("classification", ["--seconds", "1"] if quick else []),
     ]

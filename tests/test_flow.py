@@ -38,6 +38,8 @@ def test_the_periodic_jobs():
         ("reconcile-recipient-index", timedelta(days=1)),
         ("retention-purge", timedelta(hours=1)),
         ("purge-sms-threads", timedelta(days=1)),
+        ("console-summary", timedelta(minutes=5)),
+        ("console-summary-late", timedelta(days=1)),
     ]
     functions = {j.name: j.function for j in flow.PERIODIC}
     assert functions["recover-stalled-steps"] is pipeline.recover_stalled

@@ -10,6 +10,7 @@ voicemails already under way.
 
 from datetime import timedelta
 
+from relais.console import summary as console_summary
 from relais.core.schedule import Job
 from relais.privacy import services as privacy_services
 from relais.routing import index, notifications
@@ -49,4 +50,7 @@ PERIODIC = (
     Job("retention-purge", timedelta(hours=1), privacy_services.purge),
     # SMS conversations (relais.texts) are kept 30 days.
     Job("purge-sms-threads", timedelta(days=1), texts_services.purge),
+    # The operator's console: today's figures every few minutes, late events once a day.
+    Job("console-summary", timedelta(minutes=5), console_summary.refresh_recent),
+    Job("console-summary-late", timedelta(days=1), console_summary.refresh_late),
 )

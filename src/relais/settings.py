@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "relais.credits",
     "relais.callbacks",
     "relais.space",
+    "relais.console",  # the operator's console (/operateur/)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

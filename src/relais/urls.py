@@ -4,6 +4,7 @@ from django.urls import include, path
 
 admin.site.site_header = "Relais · administration"
 admin.site.site_title = "Relais"
+admin.site.site_url = "/operateur/"  # the admin's "Voir le site": the operator's console
 
 urlpatterns = [
     path("", include("relais.directory.urls")),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("r/", include("relais.routing.urls")),
     path("appelant/", include("relais.privacy.urls")),
     path("credits/", include("relais.credits.urls")),  # purchase, Stripe webhook
+    path("operateur/", include("relais.console.urls")),  # the operator's console
     path("admin/", admin.site.urls),
 ]
 

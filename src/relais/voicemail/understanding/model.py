@@ -93,6 +93,25 @@ def validate_example(row: object) -> dict:
     return {"text": text, "intent": intent, "metier": metier}
 
 
+
+def add_extra_examples(rows: list[dict]) -> tuple[int, int]:
+    """Append ``rows`` (validated examples) to the extra examples file, skipping those
+    already in it; returns (added, already known). Retrain afterwards."""
+    target = extra_file()
+    known = set()
+    if target.exists():
+        for line in target.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                known.add((r.get("text"), r.get("intent"), r.get("metier")))
+    new = [r for r in rows if (r["text"], r["intent"], r["metier"]) not in known]
+    if new:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a", encoding="utf-8") as f:
+            for row in new:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return len(new), len(rows) - len(new)
+
 # One message at a time: sklearn's input validation would cost more than the prediction.
 def _fast():
     return config_context(assume_finite=True, skip_parameter_validation=True)

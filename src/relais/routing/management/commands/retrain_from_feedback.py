@@ -37,19 +37,7 @@ class Command(BaseCommand):
                 self.stdout.write(json.dumps(row, ensure_ascii=False))
             self.stderr.write(f"{len(rows)} row(s), {len(skipped)} skipped (dry run).")
             return
-        target = model.extra_file()
-        known = set()
-        if target.exists():
-            for line in target.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    r = json.loads(line)
-                    known.add((r.get("text"), r.get("intent"), r.get("metier")))
-        new = [r for r in rows if (r["text"], r["intent"], r["metier"]) not in known]
-        if new:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("a", encoding="utf-8") as f:
-                for row in new:
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self.stdout.write(f"Feedback: {len(new)} example(s) added, "
-                          f"{len(rows) - len(new)} already known, {len(skipped)} skipped.")
+        added, known = model.add_extra_examples(rows)
+        self.stdout.write(f"Feedback: {added} example(s) added, "
+                          f"{known} already known, {len(skipped)} skipped.")
         call_command("train_classifier", stdout=self.stdout, stderr=self.stderr)

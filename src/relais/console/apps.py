@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ConsoleConfig(AppConfig):
+    name = "relais.console"
+    label = "console"
+    verbose_name = "Console de l'opérateur"
