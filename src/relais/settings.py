@@ -358,6 +358,16 @@ RELAIS_LINK_MAX_AGE_DAYS = env.int("RELAIS_LINK_MAX_AGE_DAYS", default=14)
 # 60 attempts ≈ 2½ days of SMTP outage), the lease of one send, the daily digest hour.
 RELAIS_NOTIFY_MAX_ATTEMPTS = env.int("RELAIS_NOTIFY_MAX_ATTEMPTS", default=60)
 RELAIS_NOTIFY_LEASE_SECONDS = env.int("RELAIS_NOTIFY_LEASE_SECONDS", default=300)
+# Instant emails per notification task, sent over one SMTP connection.
+RELAIS_NOTIFY_BATCH_SIZE = env.int("RELAIS_NOTIFY_BATCH_SIZE", default=25)
+# The number pool (relais.directory.pool): how long a shown number stays bound to its
+# listing and visitor, how long it stays quiet before serving another listing, how long
+# bindings are kept, how many numbers one network may have bound per hour.
+RELAIS_POOL_BINDING_SECONDS = env.int("RELAIS_POOL_BINDING_SECONDS", default=1800)
+RELAIS_POOL_QUIET_SECONDS = env.int("RELAIS_POOL_QUIET_SECONDS", default=3600)
+RELAIS_POOL_KEEP_DAYS = env.int("RELAIS_POOL_KEEP_DAYS", default=7)
+RELAIS_POOL_BINDINGS_PER_NETWORK_HOUR = env.int("RELAIS_POOL_BINDINGS_PER_NETWORK_HOUR",
+                                                default=60)
 RELAIS_DIGEST_HOUR = env.int("RELAIS_DIGEST_HOUR", default=18)  # local time (TIME_ZONE)
 
 # --- Retention (days) --------------------------------------------------------------------
