@@ -11,6 +11,7 @@ voicemails already under way.
 from datetime import timedelta
 
 from relais.core.schedule import Job
+from relais.directory import pool
 from relais.privacy import services as privacy_services
 from relais.routing import index, notifications
 from relais.routing import steps as routing_steps
@@ -42,4 +43,6 @@ PERIODIC = (
     Job("reconcile-recipient-index", timedelta(days=1), index.reconcile),
     # Retention periods (RELAIS_RETENTION_*_DAYS): recordings, transcripts, metadata.
     Job("retention-purge", timedelta(hours=1), privacy_services.purge),
+    # The number pool's old bindings (calls keep their attribution on the call log).
+    Job("number-pool-purge", timedelta(hours=6), pool.purge),
 )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relais.core.phones import NumberError, to_e164
+from relais.directory import pool
 from relais.pros.models import Listing
 
 from .models import TrackingNumber
@@ -32,7 +33,8 @@ def is_fiction(e164: str) -> bool:
 
 def is_tracking_number(e164: str) -> bool:
     """A number of the pool (free or assigned): calls to it come to Relais."""
-    return TrackingNumber.objects.filter(e164=e164, released_at__isnull=True).exists()
+    return (TrackingNumber.objects.filter(e164=e164, released_at__isnull=True).exists()
+            or pool.is_pool_number(e164))
 
 
 def refuse_tracking_number(e164: str) -> str:

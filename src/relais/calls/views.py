@@ -48,6 +48,8 @@ def voice(request):
     incoming = services.incoming_call(call_sid, caller, to)
     if not incoming.decision.accept:
         return twiml.xml(twiml.refuse(incoming.decision.prompt))
+    if incoming.decision.voicemail:
+        return twiml.xml(twiml.record_message(unclaimed=incoming.call.listing_id is None))
     return twiml.xml(twiml.forward(incoming.forward_to, caller))
 
 
