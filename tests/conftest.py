@@ -203,3 +203,12 @@ def browser(monkeypatch):
         # The ORM calls made while Playwright's loop ran opened their own connection
         # (Django keys connections by async context): close it before the loop ends.
         connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_search_cache():
+    """Each test starts with no cached search answer (a rolled-back test's rows must not
+    be served from the cache to the next one)."""
+    from relais.directory.search_cache import invalidate
+
+    invalidate()

@@ -360,6 +360,8 @@ RELAIS_NOTIFY_MAX_ATTEMPTS = env.int("RELAIS_NOTIFY_MAX_ATTEMPTS", default=60)
 RELAIS_NOTIFY_LEASE_SECONDS = env.int("RELAIS_NOTIFY_LEASE_SECONDS", default=300)
 # Instant emails per notification task, sent over one SMTP connection.
 RELAIS_NOTIFY_BATCH_SIZE = env.int("RELAIS_NOTIFY_BATCH_SIZE", default=25)
+# Search answers kept in the cache (relais.directory.search_cache); 0: off.
+RELAIS_SEARCH_CACHE_SECONDS = env.int("RELAIS_SEARCH_CACHE_SECONDS", default=60)
 # The number pool (relais.directory.pool): how long a shown number stays bound to its
 # listing and visitor, how long it stays quiet before serving another listing, how long
 # bindings are kept, how many numbers one network may have bound per hour.

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from relais.core import ratelimit
 from relais.core.network import client_network
 
-from . import pool
+from . import pool, search_cache
 from . import search as directory_search
 from .models import Establishment
 from .reference import metier_entries
@@ -130,6 +130,17 @@ def api_search(request):
         if name in params and not params[name].strip():
             return _error("invalid_query", _("« %(field)s » doit être un nombre.")
                           % {"field": name}, 400, name)
+
+    def build() -> tuple[bytes, int]:
+        response = _api_search(request)
+        return response.content, response.status_code
+
+    body, status = search_cache.cached("api", params, SEARCH_FIELDS, build)
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
+def _api_search(request):
+    params = request.GET
     try:
         query = directory_search.parse(params)
     except directory_search.SearchError as e:
