@@ -137,6 +137,13 @@ CACHES = {
         env.str("CACHE_URL", default="") or f"filecache://{DATA_DIR / 'cache'}"
     )
 }
+# Search answers (relais.directory.search_cache): in the shared cache when there is one
+# (Redis: every web node serves every node's answers); otherwise in each worker's memory
+# (a file cache would cost a file write, and culling, per new search). Their invalidation
+# always goes through "default", shared by the workers.
+CACHES["search"] = (env.cache_url_config(env.str("CACHE_URL")) if env.str("CACHE_URL", default="")
+                    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                          "LOCATION": "relais-search", "OPTIONS": {"MAX_ENTRIES": 20000}})
 
 # --- Tasks (Django's Tasks API through the django-tasks backport) ------------------
 RELAIS_QUEUES = ["default", "audio", "transcription", "notifications", "maintenance"]

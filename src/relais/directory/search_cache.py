@@ -1,9 +1,11 @@
 """A short-lived cache of search answers (métier × place × page), shared by web workers.
 
 The same searches repeat (a trade near a large town): the API's answer is kept in
-Django's cache (``CACHE_URL``: Redis in production, shared by every web node) for
+Django's ``search`` cache (``CACHE_URL``: Redis in production, shared by every web node;
+without it, each worker's memory) for
 ``RELAIS_SEARCH_CACHE_SECONDS`` (60 s; 0 turns it off), under a key made of the
-normalised query and a **generation** number. Anything that changes what a search shows
+normalised query and a **generation** number, kept in the ``default`` cache that every
+worker shares. Anything that changes what a search shows
 bumps the generation (:func:`invalidate`), which orphans every cached answer at once:
 
 - the SIRENE import (``directory.signals.establishments_changed``, connected in
@@ -20,7 +22,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 GENERATION_KEY = "relais:search:generation"
 
@@ -59,11 +61,12 @@ def cached(kind: str, params: Mapping, fields: tuple[str, ...],
     it; only successful answers are kept."""
     if ttl() <= 0:
         return build()
+    answers = caches["search"]
     k = key(kind, params, fields)
-    hit = cache.get(k)
+    hit = answers.get(k)
     if hit is not None:
         return hit
     body, status = build()
     if status == 200:
-        cache.set(k, (body, status), timeout=ttl())
+        answers.set(k, (body, status), timeout=ttl())
     return body, status
