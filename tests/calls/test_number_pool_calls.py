@@ -120,3 +120,17 @@ def test_a_re_bound_number_reaches_the_listing_it_was_bound_to_at_the_time_of_th
     assert ">+33622222222</Dial>" in body
     assert Call.objects.get().listing_id == second.pk
     assert PoolBinding.objects.count() == 2
+
+
+def test_a_number_is_either_dedicated_or_in_the_pool(numbers):
+    from django.core.management import CommandError, call_command
+
+    from relais.calls import numbers as tracking
+    from relais.core.phones import NumberError
+
+    with pytest.raises(NumberError):
+        tracking.add_numbers([POOL])
+    tracking.add_numbers(["+33159000009"])
+    with pytest.raises(CommandError, match="dedicated tracking number"):
+        call_command("number_pool", "add", "+33159000009")
+    assert not pool.is_pool_number("+33159000009")

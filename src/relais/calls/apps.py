@@ -17,6 +17,12 @@ class CallsConfig(AppConfig):
         # pros sits below calls and never imports it: calls tells it which forward
         # numbers to refuse (its own tracking numbers).
         add_forward_number_check(refuse_tracking_number)
+        # A dedicated tracking number never joins the shared pool (directory below us).
+        from relais.directory import pool
+
+        from .numbers import refuse_for_pool
+
+        pool.number_checks.append(refuse_for_pool)
         # Searches show listings' tracking numbers: a number assigned or released
         # forgets the cached answers.
         from .models import TrackingNumber

@@ -47,6 +47,13 @@ def refuse_tracking_number(e164: str) -> str:
     return ""
 
 
+def refuse_for_pool(e164: str) -> str:
+    """The check the number pool runs on a new number (registered in CallsConfig.ready)."""
+    if TrackingNumber.objects.filter(e164=e164).exists():
+        return f"{e164} is a dedicated tracking number (relais numbers)"
+    return ""
+
+
 def add_numbers(values: Iterable[str]) -> tuple[list[TrackingNumber], list[TrackingNumber]]:
     """Add numbers to the pool (a released number comes back). Returns (added, existing).
 
@@ -60,6 +67,9 @@ def add_numbers(values: Iterable[str]) -> tuple[list[TrackingNumber], list[Track
     if forwarding is not None:
         raise NumberError(f"{forwarding.forward_number} is the forward number of listing "
                           f"{forwarding.establishment_id}: calls to it would loop")
+    shared = [e164 for e164 in wanted if pool.is_pool_number(e164)]
+    if shared:  # one meaning per number: a dedicated number is never a pool number
+        raise NumberError(f"{shared[0]} is a number of the shared pool (relais number_pool)")
     for e164 in wanted:
         number, created = TrackingNumber.objects.get_or_create(e164=e164)
         if created:

@@ -125,12 +125,24 @@ def resolve(e164: str, at: datetime | None = None) -> str | None:
     return binding.siret
 
 
+# Checks the calls app registers (CallsConfig.ready): a message if a number may not join
+# the pool (it is a dedicated tracking number), else "".
+number_checks: list = []
+
+
 def is_pool_number(e164: str) -> bool:
     return PoolNumber.objects.filter(e164=e164).exists()
 
 
 def add_numbers(values) -> list[PoolNumber]:
-    """Add numbers (E.164) to the pool; returns the ones that were new."""
+    """Add numbers (E.164) to the pool; returns the ones that were new. (The calls app
+    refuses to make a pool number a dedicated tracking number; the operator must not add
+    a dedicated one here: ``relais number_pool add`` checks it through
+    :data:`number_checks`.)"""
+    for check in number_checks:
+        for e164 in values:
+            if error := check(e164):
+                raise ValueError(error)
     created = []
     now = timezone.now()
     for e164 in values:

@@ -22,7 +22,10 @@ class Command(BaseCommand):
                 values = [to_e164(n) for n in options["numbers"]]
             except NumberError as exc:
                 raise CommandError(f"not a phone number: {exc}") from exc
-            created = pool.add_numbers(values)
+            try:
+                created = pool.add_numbers(values)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
             self.stdout.write(f"{len(created)} number(s) added to the pool")
             return
         s = pool.status()
