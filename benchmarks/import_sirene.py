@@ -2,8 +2,12 @@
 
     .venv/bin/python benchmarks/import_sirene.py --rows 1000000 [--database-url URL]
 
-Generates the file first (not timed), then times the import into an empty directory
-and a second import of the same file (nothing changes). Prints one JSON line.
+Generates the file first (not timed), then measures the **raw-load ceiling** of the same
+file in the same run (SQLite: the fastest plain load, ``executemany`` of the CSV's rows
+into an all-text table in one transaction, in a separate database file; PostgreSQL:
+``COPY`` into an UNLOGGED all-text table), then times the import into an empty directory
+and a second import of the same file (nothing changes). ``ceiling_ratio`` is the
+import's wall time over the ceiling's. Prints one JSON line.
 """
 
 import argparse
@@ -16,6 +20,57 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _setup import LoadSampler, django_setup, prepare, relais
+
+
+def _csv_lines(path: Path):
+    """The file's CSV text lines (the CSV itself, or the one member of a .zip)."""
+    import io
+    import zipfile
+
+    if path.suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        member = next(n for n in archive.namelist() if n.lower().endswith(".csv"))
+        return io.TextIOWrapper(archive.open(member), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def raw_load_ceiling(path: Path, connection, data_dir: Path) -> float:
+    """Seconds to load ``path`` as-is into an all-text table, the fastest plain way."""
+    import csv
+    import sqlite3
+
+    started = time.perf_counter()
+    with _csv_lines(path) as lines:
+        if connection.vendor == "postgresql":
+            header = next(csv.reader([lines.readline()]))
+            columns = ", ".join(f'"{c}" text' for c in header)
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE IF EXISTS raw_ceiling")
+                cursor.execute(f"CREATE UNLOGGED TABLE raw_ceiling ({columns})")
+                started = time.perf_counter()
+                with cursor.copy("COPY raw_ceiling FROM STDIN (FORMAT csv)") as copy:
+                    while chunk := lines.read(1 << 20):
+                        copy.write(chunk)
+            elapsed = time.perf_counter() - started
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE raw_ceiling")
+            return elapsed
+        reader = csv.reader(lines)
+        header = next(reader)
+        db_path = data_dir / "raw-ceiling.sqlite3"
+        db = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute(f"CREATE TABLE raw ({', '.join(f'c{i} TEXT' for i in range(len(header)))})")
+            marks = ", ".join("?" * len(header))
+            db.execute("BEGIN")
+            db.executemany(f"INSERT INTO raw VALUES ({marks})", reader)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+            db_path.unlink(missing_ok=True)
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -45,6 +100,9 @@ def main() -> None:
 
     from relais.directory.importer import import_sirene
 
+    ceiling_load = LoadSampler()
+    ceiling_s = raw_load_ceiling(path, connection, data_dir)
+    ceiling_load = ceiling_load.mean()
     load = LoadSampler()
     started, cpu = time.perf_counter(), time.process_time()
     first = import_sirene(path, progress=False)
@@ -69,6 +127,10 @@ def main() -> None:
         "generate_s": generate_s,
         "import_s": round(import_s, 1),
         "rows_per_s": round(args.rows / import_s),
+        # the same file loaded raw (all-text table) in this run, and the import's ratio
+        "ceiling_s": round(ceiling_s, 1),
+        "ceiling_load_average": ceiling_load,
+        "ceiling_ratio": round(import_s / ceiling_s, 2),
         # CPU time of this process (all the work on SQLite; the client side on PostgreSQL):
         # the wall time above also waits for other jobs on a shared machine.
         "import_cpu_s": round(import_cpu, 1),

@@ -211,3 +211,11 @@ def reveal_numbers(settings):
     ``RELAIS_REVEAL_NUMBERS``, off by default)."""
     settings.RELAIS_REVEAL_NUMBERS = True
     return settings
+
+@pytest.fixture(autouse=True)
+def _fresh_search_cache():
+    """Each test starts with no cached search answer (a rolled-back test's rows must not
+    be served from the cache to the next one)."""
+    from relais.directory.search_cache import invalidate
+
+    invalidate()

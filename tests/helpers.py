@@ -237,6 +237,7 @@ class Mailbox:
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.peers: list = []  # the client's (host, port) of each message: its connection
         self.lock = threading.Lock()
         self.on_data = None  # hook(envelope) -> None (accept) or an SMTP reply
 
@@ -247,6 +248,7 @@ class Mailbox:
                 return reply
         with self.lock:
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.peers.append(session.peer)
             self.messages.append(email.message_from_bytes(envelope.content,
                                                           policy=email.policy.default))
         return "250 Message accepted for delivery"
@@ -271,6 +273,7 @@ class Mailbox:
         with self.lock:
             self.messages.clear()
             self.envelopes.clear()
+            self.peers.clear()
 
 
 class SMTPServer:

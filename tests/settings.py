@@ -53,3 +53,5 @@ if os.environ.get("RELAIS_TEST_PIPELINE"):
 # A Redis cache shared with other runs: keys of this session only.
 if "redis" in CACHES["default"]["BACKEND"].lower():  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = f"relais-tests-{os.environ['RELAIS_TEST_SESSION']}"  # noqa: F405
+if "redis" in CACHES["search"]["BACKEND"].lower():  # noqa: F405
+    CACHES["search"]["KEY_PREFIX"] = f"relais-tests-{os.environ['RELAIS_TEST_SESSION']}"  # noqa: F405

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from relais.console import summary as console_summary
 from relais.core.schedule import Job
+from relais.directory import pool
 from relais.privacy import services as privacy_services
 from relais.routing import index, notifications
 from relais.routing import steps as routing_steps
@@ -53,4 +54,6 @@ PERIODIC = (
     # The operator's console: today's figures every few minutes, late events once a day.
     Job("console-summary", timedelta(minutes=5), console_summary.refresh_recent),
     Job("console-summary-late", timedelta(days=1), console_summary.refresh_late),
+    # The number pool's old bindings (calls keep their attribution on the call log).
+    Job("number-pool-purge", timedelta(hours=6), pool.purge),
 )

@@ -176,6 +176,13 @@ CACHES = {
         env.str("CACHE_URL", default="") or f"filecache://{DATA_DIR / 'cache'}"
     )
 }
+# Search answers (relais.directory.search_cache): in the shared cache when there is one
+# (Redis: every web node serves every node's answers); otherwise in each worker's memory
+# (a file cache would cost a file write, and culling, per new search). Their invalidation
+# always goes through "default", shared by the workers.
+CACHES["search"] = (env.cache_url_config(env.str("CACHE_URL")) if env.str("CACHE_URL", default="")
+                    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                          "LOCATION": "relais-search", "OPTIONS": {"MAX_ENTRIES": 20000}})
 
 # --- Tasks (Django's Tasks API through the django-tasks backport) ------------------
 RELAIS_QUEUES = ["default", "audio", "transcription", "notifications", "maintenance"]
@@ -411,6 +418,18 @@ RELAIS_LINK_MAX_AGE_DAYS = env.int("RELAIS_LINK_MAX_AGE_DAYS", default=14)
 # 60 attempts ≈ 2½ days of SMTP outage), the lease of one send, the daily digest hour.
 RELAIS_NOTIFY_MAX_ATTEMPTS = env.int("RELAIS_NOTIFY_MAX_ATTEMPTS", default=60)
 RELAIS_NOTIFY_LEASE_SECONDS = env.int("RELAIS_NOTIFY_LEASE_SECONDS", default=300)
+# Instant emails per notification task, sent over one SMTP connection.
+RELAIS_NOTIFY_BATCH_SIZE = env.int("RELAIS_NOTIFY_BATCH_SIZE", default=25)
+# Search answers kept in the cache (relais.directory.search_cache); 0: off.
+RELAIS_SEARCH_CACHE_SECONDS = env.int("RELAIS_SEARCH_CACHE_SECONDS", default=60)
+# The number pool (relais.directory.pool): how long a shown number stays bound to its
+# listing and visitor, how long it stays quiet before serving another listing, how long
+# bindings are kept, how many numbers one network may have bound per hour.
+RELAIS_POOL_BINDING_SECONDS = env.int("RELAIS_POOL_BINDING_SECONDS", default=1800)
+RELAIS_POOL_QUIET_SECONDS = env.int("RELAIS_POOL_QUIET_SECONDS", default=3600)
+RELAIS_POOL_KEEP_DAYS = env.int("RELAIS_POOL_KEEP_DAYS", default=7)
+RELAIS_POOL_BINDINGS_PER_NETWORK_HOUR = env.int("RELAIS_POOL_BINDINGS_PER_NETWORK_HOUR",
+                                                default=60)
 RELAIS_DIGEST_HOUR = env.int("RELAIS_DIGEST_HOUR", default=18)  # local time (TIME_ZONE)
 
 # --- Retention (days) --------------------------------------------------------------------

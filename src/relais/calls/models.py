@@ -52,6 +52,10 @@ class Call(models.Model):
         Professional, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         db_index=False,
     )
+    # The establishment called (its SIRET): the listing's, or — a call to a number of
+    # the pool (relais.directory.pool) — the one the number was bound to when it came in.
+    establishment_siret = models.CharField(max_length=14, blank=True)
+    via_pool = models.BooleanField(default=False)
     caller_e164 = models.CharField(max_length=20, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RINGING)
     dial_status = models.CharField(max_length=16, blank=True)

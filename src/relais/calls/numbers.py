@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relais.core.phones import NumberError, to_e164
+from relais.directory import pool
 from relais.pros.models import Listing
 
 from .models import TrackingNumber
@@ -32,7 +33,8 @@ def is_fiction(e164: str) -> bool:
 
 def is_tracking_number(e164: str) -> bool:
     """A number of the pool (free or assigned): calls to it come to Relais."""
-    return TrackingNumber.objects.filter(e164=e164, released_at__isnull=True).exists()
+    return (TrackingNumber.objects.filter(e164=e164, released_at__isnull=True).exists()
+            or pool.is_pool_number(e164))
 
 
 def refuse_tracking_number(e164: str) -> str:
@@ -42,6 +44,13 @@ def refuse_tracking_number(e164: str) -> str:
         return _("Ce numéro est un numéro de suivi Relais, celui publié sur les fiches : "
                  "les appels qui y sont renvoyés reviendraient à Relais, en boucle. "
                  "Indiquez le numéro où vous répondez vous-même.")
+    return ""
+
+
+def refuse_for_pool(e164: str) -> str:
+    """The check the number pool runs on a new number (registered in CallsConfig.ready)."""
+    if TrackingNumber.objects.filter(e164=e164).exists():
+        return f"{e164} is a dedicated tracking number (relais numbers)"
     return ""
 
 
@@ -58,6 +67,9 @@ def add_numbers(values: Iterable[str]) -> tuple[list[TrackingNumber], list[Track
     if forwarding is not None:
         raise NumberError(f"{forwarding.forward_number} is the forward number of listing "
                           f"{forwarding.establishment_id}: calls to it would loop")
+    shared = [e164 for e164 in wanted if pool.is_pool_number(e164)]
+    if shared:  # one meaning per number: a dedicated number is never a pool number
+        raise NumberError(f"{shared[0]} is a number of the shared pool (relais number_pool)")
     for e164 in wanted:
         number, created = TrackingNumber.objects.get_or_create(e164=e164)
         if created:

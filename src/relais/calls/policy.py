@@ -20,19 +20,26 @@ class Decision:
     accept: bool
     reason: str = ""  # why a call is refused (Call.reason)
     prompt: str = ""  # what the caller hears then (data/prompts.toml key)
+    voicemail: bool = False  # accepted straight to the voicemail (no one to ring)
 
 
 ACCEPT = Decision(True)
 
 
 def decide_incoming(*, number_known: bool, assigned: bool, claimed: bool, forward: str,
-                    blocked: bool, rate_limited: bool) -> Decision:
+                    blocked: bool, rate_limited: bool, via_pool: bool = False) -> Decision:
+    """``via_pool``: a number of the pool bound to a listing when the call came in; an
+    unclaimed listing (or one without a forward number) then takes a message directly."""
     if blocked:
         return Decision(False, "blocked", "blocked")
     if rate_limited:
         return Decision(False, "rate_limited", "rate_limited")
     if not number_known:
         return Decision(False, "unknown_number", "unknown_number")
+    if via_pool and not claimed:
+        return Decision(True, "unclaimed", voicemail=True)
+    if via_pool and not forward:
+        return Decision(True, "no_forward_number", voicemail=True)
     if not assigned:
         return Decision(False, "unassigned", "unavailable")
     if not claimed:

@@ -15,7 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from relais.core import phones
+from relais.directory import pool
 from relais.pros import hours
+from relais.pros.models import Listing
 
 from . import numbers, signals
 from .models import BlockedCaller, Call, TrackingNumber
@@ -75,21 +77,35 @@ def incoming_call(call_sid: str, caller: str, to: str) -> Incoming:
             e164=to, released_at__isnull=True
         ).first()
         listing = number.listing if number else None
+        siret = listing.establishment_id if listing else ""
+        via_pool = False
+        if number is None:
+            # A number of the pool: the listing it was bound to when the call came in.
+            siret = pool.resolve(to, call.started_at) or ""
+            via_pool = bool(siret)
+            if via_pool:
+                # Only a claimed listing rings (and holds the message); an unclaimed
+                # one's message has no owner: it may only be shared, with consent.
+                listing = Listing.objects.filter(
+                    establishment_id=siret, status=Listing.Status.APPROVED).first()
         forward = _dialable(listing.forward_number) if listing else ""
         blocked = bool(caller) and BlockedCaller.objects.filter(e164=caller).exists()
         limited = not blocked and over_rate_limit(rate_key(caller, to))
         decision = decide_incoming(
-            number_known=number is not None,
-            assigned=listing is not None,
+            number_known=number is not None or via_pool,
+            assigned=listing is not None or via_pool,
             claimed=bool(listing and listing.claimed),
             forward=forward,
             blocked=blocked,
             rate_limited=limited,
+            via_pool=via_pool,
         )
         closed = (decision.accept and listing is not None
                   and not hours.is_open(listing.opening_hours))
         call.tracking_number = number
         call.listing = listing
+        call.establishment_siret = siret
+        call.via_pool = via_pool
         # Who holds the listing now (approved claim): the only professional who will see
         # this call, even if the listing changes hands later (relais.calls.access).
         call.professional_id = listing.holder_id if listing else None
@@ -100,12 +116,19 @@ def incoming_call(call_sid: str, caller: str, to: str) -> Incoming:
         elif closed:  # nobody is rung: the call is missed from the start
             call.outcome = Outcome.MISSED
             call.reason = AFTER_HOURS
+        elif decision.voicemail:  # nobody to ring: the message is taken at once
+            call.outcome = Outcome.MISSED
+            call.reason = decision.reason
         call.save(update_fields=["tracking_number", "listing", "professional", "outcome",
-                                 "reason", "ended_at"])
+                                 "reason", "ended_at", "establishment_siret", "via_pool"])
     if closed:
         logger.info("call %s to %s: outside opening hours, straight to the voicemail",
                     call_sid, to)
         return Incoming(call, decision, "", hours.describe(listing.opening_hours) or "-")
+    if decision.accept and decision.voicemail:
+        logger.info("call %s to %s: straight to the voicemail (%s)", call_sid, to,
+                    decision.reason)
+        return Incoming(call, decision)
     if decision.accept:
         logger.info("call %s to %s: forwarded", call_sid, to)
         return Incoming(call, decision, forward)
@@ -119,6 +142,8 @@ def _replay(call: Call) -> Incoming:
                                        REASON_PROMPTS.get(call.reason, "unavailable")))
     if call.reason == AFTER_HOURS and call.listing is not None:
         return Incoming(call, ACCEPT, "", hours.describe(call.listing.opening_hours) or "-")
+    if call.via_pool and call.reason in ("unclaimed", "no_forward_number"):
+        return Incoming(call, Decision(True, call.reason, voicemail=True))
     forward = _dialable(call.listing.forward_number) if call.listing else ""
     if not forward:
         return Incoming(call, Decision(False, "no_forward_number", "unavailable"))

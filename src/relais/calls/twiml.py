@@ -45,18 +45,20 @@ def hangup() -> VoiceResponse:
     return response
 
 
-def record_message(closed_hours: str = "") -> VoiceResponse:
+def record_message(closed_hours: str = "", unclaimed: bool = False) -> VoiceResponse:
     """The announcement, then <Record>; if nothing was recorded the provider goes on.
 
     ``closed_hours`` (the hours said in French, or "-" when they cannot be said): the
     call came outside the listing's opening hours, which the announcement gives first.
+    ``unclaimed``: a listing nobody holds (called through the number pool) — the caller
+    is told the message can only reach other professionals, with their consent.
     """
     response = VoiceResponse()
     if closed_hours == "-":
         prompts.speak(response, "closed")
     elif closed_hours:
         prompts.speak(response, "closed_hours", hours=closed_hours)
-    prompts.speak(response, "voicemail_intro")
+    prompts.speak(response, "voicemail_intro_unclaimed" if unclaimed else "voicemail_intro")
     response.record(
         max_length=RECORD_MAX_SECONDS, play_beep=True, finish_on_key="#",
         action=url(RECORD_ACTION), method="POST",
@@ -70,7 +72,7 @@ def record_message(closed_hours: str = "") -> VoiceResponse:
     return response
 
 
-def ask_consent() -> VoiceResponse:
+def ask_consent(unclaimed: bool = False) -> VoiceResponse:
     """One key: 1 = share; anything else, or nothing, = this professional only.
 
     With actionOnEmptyResult the provider requests the action without Digits on silence;
@@ -79,14 +81,17 @@ def ask_consent() -> VoiceResponse:
     response = VoiceResponse()
     gather = response.gather(num_digits=1, timeout=GATHER_TIMEOUT, action=url(GATHER_ACTION),
                              method="POST", action_on_empty_result=True)
-    prompts.speak(gather, "consent_question")
+    prompts.speak(gather, "consent_question_unclaimed" if unclaimed else "consent_question")
     response.redirect(url(GATHER_ACTION), method="POST")
     return response
 
 
-def goodbye(consent: str, reference: str) -> VoiceResponse:
+def goodbye(consent: str, reference: str, unclaimed: bool = False) -> VoiceResponse:
     response = VoiceResponse()
-    prompts.speak(response, "consent_share" if consent == "share" else "consent_private")
+    if consent == "share":
+        prompts.speak(response, "consent_share")
+    else:
+        prompts.speak(response, "consent_private_unclaimed" if unclaimed else "consent_private")
     prompts.speak(response, "reference", digits=prompts.spell_digits(reference))
     response.hangup()
     return response

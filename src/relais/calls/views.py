@@ -50,6 +50,8 @@ def voice(request):
         return twiml.xml(twiml.refuse(incoming.decision.prompt))
     if incoming.closed_hours:
         return twiml.xml(twiml.record_message(closed_hours=incoming.closed_hours))
+    if incoming.decision.voicemail:
+        return twiml.xml(twiml.record_message(unclaimed=incoming.call.listing_id is None))
     return twiml.xml(twiml.forward(incoming.forward_to, caller))
 
 

@@ -22,15 +22,15 @@ function takes a queryset already narrowed to them.
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db import connections, transaction
+from django.db.models import F, Q, QuerySet, sql
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .tasks import due_at
 
-__all__ = ["backoff", "claim", "due", "enqueue", "expired", "finish", "lost", "postpone",
-           "release", "stalled", "unleased"]
+__all__ = ["backoff", "claim", "claim_many", "due", "enqueue", "expired", "finish", "lost",
+           "postpone", "release", "stalled", "unleased"]
 
 
 def due(now: datetime) -> Q:
@@ -54,6 +54,33 @@ def claim(queryset: QuerySet, lease_seconds: float, *, now: datetime | None = No
         lease_until=now + timedelta(seconds=lease_seconds), attempts=F("attempts") + 1,
         **changes,
     ))
+
+
+def claim_many(queryset: QuerySet, lease_seconds: float, *,
+               now: datetime | None = None) -> list:
+    """:func:`claim` for many rows at once: one ``UPDATE … RETURNING`` (SQLite ≥ 3.35,
+    PostgreSQL) takes every row of ``queryset`` that is due and unleased; returns the
+    primary keys of the rows *this* call took (a row another worker holds, or took at
+    the same moment, is not among them)."""
+    now = now or timezone.now()
+    queryset = queryset.filter(due(now), unleased(now))
+    model = queryset.model
+    query = queryset.query.chain(sql.UpdateQuery)
+    query.add_update_fields([
+        (model._meta.get_field("lease_until"), None, now + timedelta(seconds=lease_seconds)),
+        (model._meta.get_field("attempts"), None, F("attempts") + 1),
+    ])
+    compiler = query.get_compiler(queryset.db)
+    statement, params = compiler.as_sql()
+    if not statement:
+        return []
+    pk = compiler.connection.ops.quote_name(model._meta.pk.column)
+    with transaction.atomic(using=queryset.db, savepoint=False):
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(f"{statement} RETURNING {pk}", params)
+            rows = cursor.fetchall()
+    field = model._meta.pk
+    return [field.to_python(r[0]) for r in rows]
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from relais.calls.models import TrackingNumber
 from relais.calls.numbers import DEMO_TRACKING_PREFIX, NumberError, free_numbers
+from relais.directory import pool
 from relais.pros.models import Listing
 
 
@@ -44,3 +45,16 @@ def _next_demo_number() -> TrackingNumber:
         if e164 not in used:
             return TrackingNumber.objects.create(e164=e164)
     raise NumberError("the fiction block +33 1 99 00 xx xx is full")
+
+
+DEMO_POOL_SIZE = 20
+
+
+def ensure_demo_pool(size: int = DEMO_POOL_SIZE) -> list[str]:
+    """A small number pool for the demo (relais.directory.pool), from the top of the
+    fiction block (+33 1 99 00 99 00 …), away from the listings' own numbers.
+    Idempotent; returns the pool's numbers."""
+    numbers = [f"{DEMO_TRACKING_PREFIX}{9900 + n:04d}" for n in range(size)]
+    taken = set(TrackingNumber.objects.filter(e164__in=numbers).values_list("e164", flat=True))
+    pool.add_numbers([n for n in numbers if n not in taken])
+    return [n for n in numbers if n not in taken]

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -156,3 +157,52 @@ class NameToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token} → {self.siret}"
+
+
+class PoolNumber(models.Model):
+    """A tracking number of the shared pool (dynamic number insertion): shown on any
+    listing's page to one visitor at a time, bound for a while (:mod:`.pool`).
+
+    ``free_at``: when the number may be bound again — its last binding's end plus the
+    quiet period, pushed later by every call it receives (:func:`.pool.resolve`).
+    """
+
+    e164 = models.CharField(max_length=20, unique=True)
+    active = models.BooleanField(default=True)
+    free_at = models.DateTimeField(default=timezone.now)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["e164"]
+        verbose_name = _("numéro du pool")
+        verbose_name_plural = _("numéros du pool")
+        indexes = [models.Index(fields=["active", "free_at"], name="directory_pool_free")]
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+class PoolBinding(models.Model):
+    """One pool number bound to one listing (establishment) for one visitor, from
+    ``bound_at`` to ``expires_at``. Calls arriving until ``quiet_until`` (the end plus
+    the quiet period, later if calls keep coming) still reach this listing: the history
+    of bindings is what attributes a call."""
+
+    number = models.ForeignKey(PoolNumber, on_delete=models.CASCADE, related_name="bindings")
+    siret = models.CharField(max_length=14)
+    visitor = models.CharField(max_length=64)  # a keyed hash of the visitor's cookie
+    bound_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    quiet_until = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("attribution d'un numéro du pool")
+        verbose_name_plural = _("attributions des numéros du pool")
+        indexes = [
+            models.Index(fields=["number", "-bound_at"], name="directory_pool_number"),
+            models.Index(fields=["visitor", "siret", "-expires_at"],
+                         name="directory_pool_visitor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number_id} → {self.siret}"

@@ -1,15 +1,21 @@
 import json
+import secrets
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from relais.core import ratelimit
+from relais.core.network import client_network
+
+from . import pool, search_cache
 from . import search as directory_search
 from .models import Establishment
 from .reference import metier_entries
@@ -60,15 +66,29 @@ def search(request):
     return render(request, "directory/search.html", context)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def listing(request, siret: str):
+    """The listing's page; POST ("Afficher le numéro") shows a number of the pool bound
+    to this listing and this visitor (relais.directory.pool)."""
     establishment = get_object_or_404(
         Establishment.objects.select_related("commune"), siret=siret
     )
     f = facts(establishment)
-    return render(request, "directory/listing.html", {
-        "establishment": establishment, "facts": f, "nearby": _reachable_nearby(f),
-    })
+    context = {"establishment": establishment, "facts": f, "nearby": _reachable_nearby(f)}
+    token = None
+    if request.method == "POST" and establishment.active and not context["facts"].tracking_number:
+        token = request.COOKIES.get(pool.COOKIE) or ""
+        if not (16 <= len(token) <= 64 and token.isalnum()):
+            token = secrets.token_hex(16)
+        if ratelimit.hit("pool-binding", client_network(request),
+                         settings.RELAIS_POOL_BINDINGS_PER_NETWORK_HOUR):
+            context["pool_number"] = pool.bind(siret, pool.visitor_key(token))
+        context["pool_asked"] = True
+    response = render(request, "directory/listing.html", context)
+    if token:
+        response.set_cookie(pool.COOKIE, token, max_age=settings.RELAIS_POOL_BINDING_SECONDS,
+                            secure=request.is_secure(), httponly=True, samesite="Lax")
+    return response
 
 
 def _reachable_nearby(f, limit: int = 3) -> dict | None:
@@ -131,6 +151,17 @@ def api_search(request):
         if name in params and not params[name].strip():
             return _error("invalid_query", _("« %(field)s » doit être un nombre.")
                           % {"field": name}, 400, name)
+
+    def build() -> tuple[bytes, int]:
+        response = _api_search(request)
+        return response.content, response.status_code
+
+    body, status = search_cache.cached("api", params, SEARCH_FIELDS, build)
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
+def _api_search(request):
+    params = request.GET
     try:
         query = directory_search.parse(params)
     except directory_search.SearchError as e:

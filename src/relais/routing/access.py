@@ -22,7 +22,7 @@ and its media, the credits checks and the notifications all ask here: nothing el
 decides it. Calls follow the same rule in :mod:`relais.calls.access`.
 """
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from relais.pros.models import Listing
 from relais.voicemail.models import Voicemail
@@ -51,6 +51,16 @@ def may_read(delivery: Delivery, professional) -> bool:
     """Whether ``professional`` may read this delivery now (asks the database: the
     listing may have changed hands since ``delivery`` was loaded)."""
     return readable_deliveries(professional).filter(pk=delivery.pk).exists()
+
+
+def readable_by_their_professional(delivery_ids) -> set:
+    """Of ``delivery_ids``, those the professional each was made for may still read
+    (:func:`may_read` for a batch of notifications, in one query)."""
+    return set(
+        Delivery.objects.filter(Listing.held_by(F("professional")), pk__in=list(delivery_ids),
+                                status__in=Delivery.ACCESSIBLE)
+        .exclude(voicemail__status=Voicemail.Status.ERASED)
+        .values_list("pk", flat=True))
 
 
 def addressed_to(delivery: Delivery, professional) -> bool:

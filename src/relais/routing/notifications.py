@@ -80,14 +80,28 @@ def _enqueue(task_fn, model, pk, delay: float = 0.0) -> None:
                  delay=delay)
 
 
+def batch_size() -> int:
+    return max(1, settings.RELAIS_NOTIFY_BATCH_SIZE)
+
+
 def dispatch(deliveries) -> int:
-    """Enqueue the sending of each instant delivery still pending; returns how many."""
-    n = 0
-    for d in deliveries:
-        if d.status == Delivery.Status.PENDING and d.channel == Delivery.Channel.INSTANT:
-            _enqueue(send_delivery_task, Delivery, d.pk)
-            n += 1
-    return n
+    """Enqueue the sending of each instant delivery still pending; returns how many.
+
+    Deliveries go in batches of ``RELAIS_NOTIFY_BATCH_SIZE``: one task per batch, which
+    sends its emails over one SMTP connection (:func:`send_batch`); several workers on
+    the ``notifications`` queue share the batches. A batch of one is a plain
+    :func:`send_delivery_task`."""
+    ids = [d.pk for d in deliveries
+           if d.status == Delivery.Status.PENDING and d.channel == Delivery.Channel.INSTANT]
+    size = batch_size()
+    for start in range(0, len(ids), size):
+        chunk = ids[start:start + size]
+        if len(chunk) == 1:
+            _enqueue(send_delivery_task, Delivery, chunk[0])
+        else:
+            jobs.enqueue(Delivery.objects.filter(pk__in=chunk), send_batch_task,
+                         [str(pk) for pk in chunk], queue="notifications")
+    return len(ids)
 
 
 def dispatch_voicemail(voicemail) -> int:
@@ -162,22 +176,50 @@ def permanent(exc: Exception) -> bool:
     return isinstance(exc, AnymailRecipientsRefused)
 
 
-def _transmit(message: EmailMultiAlternatives) -> None:
-    """Send one message; raises unless the server accepted it.
+class Sender:
+    """One connection to the email backend, opened at the first message and kept for
+    the next ones (a batch): :meth:`send` raises unless the server accepted the message.
 
-    The connection is closed after the acceptance is known, ignoring errors: a failing
-    QUIT must not make an accepted message look failed (and be sent twice).
+    After a failure the connection is dropped (the next message opens a new one); it is
+    closed at the end ignoring errors: a failing QUIT must not make an accepted message
+    look failed (and be sent twice).
     """
-    connection = get_connection(fail_silently=False)
-    connection.open()
-    try:
-        if connection.send_messages([message]) != 1:
-            raise RuntimeError("the email backend did not accept the message")
-    finally:
+
+    def __init__(self):
+        self.connection = None
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        if self.connection is None:
+            self.connection = get_connection(fail_silently=False)
+            self.connection.open()
         try:
-            connection.close()
-        except Exception:  # noqa: S110 - accepted already; closing is best effort
-            pass
+            accepted = self.connection.send_messages([message])
+        except Exception:
+            self.close()
+            raise
+        if accepted != 1:
+            self.close()
+            raise RuntimeError("the email backend did not accept the message")
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # noqa: S110 - accepted already; closing is best effort
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _transmit(message: EmailMultiAlternatives) -> None:
+    """Send one message over its own connection; raises unless the server accepted it."""
+    with Sender() as sender:
+        sender.send(message)
 
 
 def _mark(fn, what: str) -> None:
@@ -222,8 +264,56 @@ def send_delivery_task(delivery_id: str) -> str:
     return send_delivery(delivery_id)
 
 
-def send_delivery(delivery_id) -> str:
-    """Send the email of one instant delivery, exactly once (see the module docstring)."""
+@task(queue_name="notifications")
+def send_batch_task(delivery_ids: list[str]) -> dict:
+    return send_batch(delivery_ids)
+
+
+def send_batch(delivery_ids) -> dict:
+    """Send the emails of several instant deliveries over one SMTP connection.
+
+    One ``UPDATE … RETURNING`` claims the batch (:func:`relais.core.jobs.claim_many`:
+    the rows another worker holds or that are done are not taken), one query checks who
+    may still read them, one loads them; then each email is sent and marked ``sent`` on
+    its own, right after the server accepted it (the window of the residual risk stays
+    one UPDATE). A failure of one (a refused address, a dropped connection) retries that
+    one alone. Returns how many ended each way."""
+    outcomes: dict[str, int] = defaultdict(int)
+    claimed = jobs.claim_many(
+        Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.PENDING,
+                                channel=Delivery.Channel.INSTANT), lease_seconds())
+    outcomes["skipped"] = len(delivery_ids) - len(claimed)
+    readable = access.readable_by_their_professional(claimed)
+    for pk in claimed:
+        if pk not in readable:
+            _call_off(pk)
+            outcomes["cancelled"] += 1
+    deliveries = list(Delivery.objects.filter(pk__in=list(readable)).select_related(
+        "voicemail__metier", "listing__establishment", "listing__professional__user"))
+    missing = [d for d in deliveries if not d.message_id]
+    for d in missing:
+        d.message_id = message_id("delivery", d.pk)
+    Delivery.objects.bulk_update(missing, ["message_id"])
+    # The batch holds every lease from the claim on: past half of it (a slow relay),
+    # the rest is handed back before another worker may take it over.
+    hand_back_at = time.monotonic() + lease_seconds() / 2
+    with Sender() as sender:
+        for i, delivery in enumerate(deliveries):
+            if time.monotonic() > hand_back_at:
+                rest = [d.pk for d in deliveries[i:]]
+                with transaction.atomic():
+                    jobs.postpone(Delivery.objects.filter(
+                        pk__in=rest, status=Delivery.Status.PENDING), None)
+                    dispatch(Delivery.objects.filter(pk__in=rest))
+                outcomes["handed back"] += len(rest)
+                break
+            outcomes[_send_claimed(delivery, sender)] += 1
+    return {k: v for k, v in outcomes.items() if v}
+
+
+def send_delivery(delivery_id, sender: Sender | None = None) -> str:
+    """Send the email of one instant delivery, exactly once (see the module docstring);
+    over ``sender``'s connection if given (a batch), else over its own."""
     delivery = _claim(Delivery, delivery_id, Q(channel=Delivery.Channel.INSTANT))
     if delivery is None:
         return "skipped"
@@ -235,9 +325,18 @@ def send_delivery(delivery_id) -> str:
     if not delivery.message_id:
         delivery.message_id = message_id("delivery", delivery.pk)
         Delivery.objects.filter(pk=delivery.pk).update(message_id=delivery.message_id)
+    return _send_claimed(delivery, sender)
+
+
+def _send_claimed(delivery: Delivery, sender: Sender | None) -> str:
+    """Send and mark a delivery this worker claimed (loaded with its email's relations,
+    its Message-ID set)."""
     try:
         message = build_delivery_email(delivery)
-        _transmit(message)
+        if sender is None:
+            _transmit(message)
+        else:
+            sender.send(message)
     except Exception as exc:
         return _failed(Delivery, delivery, exc, send_delivery_task)
 

@@ -69,6 +69,9 @@ class Facts:
     metier_shareable: bool = True  # the taxonomy's flag for that métier
     called_listing_id: int | None = None
     called_professional_id: int | None = None
+    # An unclaimed listing called through the number pool: no listing row, only its
+    # establishment (then only sharing, with consent, can bring the message to anyone).
+    called_siret: str = ""
     latitude: float | None = None  # the called listing's position
     longitude: float | None = None
     moderation: str = ""  # "", "pending", "approved", "rejected"
@@ -162,7 +165,8 @@ def valid_email(address: str) -> bool:
 def sharing_outcome(facts: Facts, rules: Rules) -> tuple[str, tuple[Reason, ...]]:
     """Whether the message may go beyond the called professional, and why."""
     blocking: list[Reason] = []
-    if facts.called_listing_id is None:
+    called = facts.called_listing_id is not None or bool(facts.called_siret)
+    if not called:
         blocking.append(Reason("no_called_listing",
                                "Le message n'est rattaché à aucune fiche : rien à distribuer."))
     if facts.consent != "share":
@@ -183,9 +187,7 @@ def sharing_outcome(facts: Facts, rules: Rules) -> tuple[str, tuple[Reason, ...]
         blocking.append(Reason("metier_not_shareable",
                                f"Les demandes de « {facts.metier_label or facts.metier} » ne "
                                "sont jamais partagées (données sensibles)."))
-    if facts.called_listing_id is not None and (
-        facts.latitude is None or facts.longitude is None
-    ):
+    if called and (facts.latitude is None or facts.longitude is None):
         blocking.append(Reason("called_listing_unlocated",
                                "La fiche appelée n'a pas de position : impossible de chercher "
                                "des professionnels proches."))

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from relais.core import audit
+from relais.directory.models import Establishment
 from relais.pros.models import Listing, Professional
 from relais.voicemail.models import Voicemail
 from relais.voicemail.understanding.model import validate_example
@@ -45,9 +46,18 @@ def caller_hash(e164: str) -> str:
     return salted_hmac("relais.routing.caller", e164.strip(), algorithm="sha256").hexdigest()
 
 
+def _called_establishment(voicemail: Voicemail):
+    """The establishment called through the number pool when no listing holds it."""
+    call = voicemail.call if voicemail.call_id is not None else None
+    if call is None or not call.establishment_siret:
+        return None
+    return Establishment.objects.filter(siret=call.establishment_siret).first()
+
+
 def facts_for(voicemail: Voicemail, moderation: str = "") -> policy.Facts:
     listing = voicemail.listing
-    establishment = listing.establishment if listing is not None else None
+    establishment = (listing.establishment if listing is not None
+                     else _called_establishment(voicemail))
     metier = voicemail.metier
     return policy.Facts(
         consent=voicemail.consent,
@@ -60,6 +70,7 @@ def facts_for(voicemail: Voicemail, moderation: str = "") -> policy.Facts:
         metier_shareable=metier.shareable if metier is not None else False,
         called_listing_id=listing.pk if listing is not None else None,
         called_professional_id=listing.professional_id if listing is not None else None,
+        called_siret=establishment.siret if listing is None and establishment else "",
         latitude=establishment.latitude if establishment is not None else None,
         longitude=establishment.longitude if establishment is not None else None,
         moderation=moderation,

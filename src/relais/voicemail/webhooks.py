@@ -22,10 +22,10 @@ def record(request):
     digits = security.digits(p, "Digits")
     security.sid(p, "RecordingSid", security.RECORDING_SID, required=False)
     security.seconds(p, "RecordingDuration", required=False)
-    callbacks.recording_finished(call_sid, digits)
+    voicemail = callbacks.recording_finished(call_sid, digits)
     if digits == "hangup":
         return twiml.xml(twiml.hangup())
-    return twiml.xml(twiml.ask_consent())
+    return twiml.xml(twiml.ask_consent(unclaimed=voicemail.listing_id is None))
 
 
 @twilio_webhook
@@ -36,4 +36,5 @@ def gather(request):
     call_sid = security.sid(p, "CallSid")
     digits = security.digits(p, "Digits")
     voicemail = callbacks.consent_given(call_sid, digits)
-    return twiml.xml(twiml.goodbye(voicemail.consent, voicemail.reference))
+    return twiml.xml(twiml.goodbye(voicemail.consent, voicemail.reference,
+                                   unclaimed=voicemail.listing_id is None))

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from relais.demo import seed as demo
-from relais.demo.numbers import ensure_demo_numbers
+from relais.demo.numbers import ensure_demo_numbers, ensure_demo_pool
 
 
 class Command(BaseCommand):
@@ -24,4 +24,7 @@ class Command(BaseCommand):
                 f"  {listing.professional.user.email}: {e.name} ({e.siret}), "
                 f"tracking number {numbers.get(listing.pk, '-')}"
             )
+        shared = ensure_demo_pool()
+        self.stdout.write(f"  number pool (any listing's page, « Afficher le numéro »): "
+                          f"{len(shared)} numbers, {shared[0]} … {shared[-1]}")
         self.stdout.write(self.style.SUCCESS("demo ready"))
