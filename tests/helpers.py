@@ -482,3 +482,19 @@ def assert_accessible(page) -> None:
         for v in violations
     )
     assert not violations, f"axe-core on {page.url}:\n{report}"
+
+
+# English words an English-preferring browser must never see on a French page (day and
+# month names, relative dates).
+ENGLISH_WORDS = re.compile(
+    r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March"
+    r"|April|June|July|August|September|October|November|December|yesterday|today"
+    r"|tomorrow|ago|hours?|days?|[ap]\.m\.)\b", re.IGNORECASE)
+
+
+def assert_french(page) -> None:
+    """The visible text and the title carry no English word, and the page says lang="fr"."""
+    text = page.locator("body").inner_text() + " " + page.title()
+    english = ENGLISH_WORDS.findall(text)
+    assert not english, f"{page.url}: English words {english}"
+    assert page.locator("html").get_attribute("lang") == "fr"

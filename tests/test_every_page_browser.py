@@ -1,7 +1,8 @@
 """Every page type in a browser that prefers English (headless Chromium, ``en-US``):
 French throughout (no English day or month name), and no serious or critical axe-core
 violation — public search and listing, the professional's login, space, inbox, message,
-credits and call log, the caller portal, the demo phone and outbox."""
+credits and call log, the caller portal, the demo phone and outbox (the operator's
+console: tests/console/test_console_browser.py)."""
 
 import re
 
@@ -14,23 +15,14 @@ from relais.routing import services as routing
 from relais.routing.models import Delivery
 from tests import factories as f
 from tests.factories import NANTES, TRACKING, offset
-from tests.helpers import assert_accessible
+from tests.helpers import assert_accessible, assert_french
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 EMAIL, PASSWORD = "plombier.a@example.fr", "motdepasse-solide-42"
-ENGLISH = re.compile(
-    r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March"
-    r"|April|June|July|August|September|October|November|December|yesterday|today"
-    r"|tomorrow|ago|hours?|days?|[ap]\.m\.)\b", re.IGNORECASE)
-
-
 def check(page, checked: list[str]) -> None:
     """French only (the visible text and the title), and accessible."""
-    text = page.locator("body").inner_text() + " " + page.title()
-    english = ENGLISH.findall(text)
-    assert not english, f"{page.url}: English words {english}"
-    assert page.locator("html").get_attribute("lang") == "fr"
+    assert_french(page)
     assert_accessible(page)
     checked.append(page.url)
 

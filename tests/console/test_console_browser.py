@@ -1,5 +1,6 @@
-"""The console in a real browser (headless Chromium): every chart drawn, no console
-error (under the CSP), and the moderation page's keyboard shortcut."""
+"""The console in a real browser (headless Chromium, preferring English): every chart
+drawn, no console error (under the CSP), French and no serious axe-core violation on the
+console and the moderation page, and the moderation page's keyboard shortcut."""
 
 import os
 from datetime import timedelta
@@ -8,6 +9,7 @@ import pytest
 
 from relais.console import summary
 from relais.routing.models import RoutingDecision
+from tests.helpers import assert_accessible, assert_french
 
 
 @pytest.mark.browser
@@ -17,7 +19,9 @@ def test_the_console_draws_every_chart_and_moderates_from_the_keyboard(live_serv
     today = summary.local_day(traffic["now"])
     summary.refresh(today - timedelta(days=31), today + timedelta(days=1))
     errors = []
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    # A browser that prefers English: the console is French all the same.
+    page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-US",
+                            extra_http_headers={"Accept-Language": "en-US,en;q=0.9"})
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     # Chromium asks for /favicon.ico on its own (404, logged as a console error): the
@@ -44,12 +48,16 @@ def test_the_console_draws_every_chart_and_moderates_from_the_keyboard(live_serv
         mark = marks.first.bounding_box()
         assert mark and mark["width"] > 0 and mark["height"] > 0, name
     assert page.locator("#kpi-messages .n").inner_text() == "5"
+    assert_french(page)
+    assert_accessible(page)
     if os.environ.get("RELAIS_SCREENSHOT"):  # docs/img/console.png (see docs/console.md)
         page.screenshot(path=os.environ["RELAIS_SCREENSHOT"], full_page=True)
 
     page.click("text=messages à modérer")
     page.click("#commencer")
     assert "6,0 km" in page.locator("#destinataires").inner_text()
+    assert_french(page)
+    assert_accessible(page)
     page.keyboard.press("a")
     page.wait_for_url(f"{live_server.url}/operateur/moderation/")
     assert "Rien à modérer" in page.locator("main").inner_text()
