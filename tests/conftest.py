@@ -219,3 +219,19 @@ def _fresh_search_cache():
     from relais.directory.search_cache import invalidate
 
     invalidate()
+
+
+@pytest.fixture
+def trained_models(settings, tmp_path):
+    """A model cache of the test's own (``tmp_path``) that already holds the models for
+    the shipped training data, copied from the session's shared cache (trained there once
+    per machine): tests of retraining train only what they change."""
+    import shutil
+
+    from relais.voicemail.understanding import model
+
+    shared = model.load_or_train()
+    source = model.model_dir() / f"understanding-{shared.key}.joblib"
+    settings.RELAIS_MODEL_CACHE = tmp_path
+    shutil.copy(source, tmp_path / source.name)
+    return shared

@@ -49,14 +49,13 @@ def test_feedback_becomes_training_rows():
     assert len(skipped) == 1 and "without a suggested" in skipped[0]
 
 
-def test_retrain_from_feedback_changes_the_training_data_and_the_model(settings, tmp_path,
-                                                                       capsys):
-    settings.RELAIS_MODEL_CACHE = tmp_path
+def test_retrain_from_feedback_changes_the_training_data_and_the_model(trained_models,
+                                                                       tmp_path, capsys):
     boiler, raffle = shared_delivery(BOILER), shared_delivery(RAFFLE)
     services.record_feedback(boiler, "wrong_metier",
                              suggested_metier=Metier.objects.get(slug="chauffagiste"))
     services.record_feedback(raffle, "not_a_request")
-    base = model.load_or_train()
+    base = trained_models
     before_metier = base.metier_proba(analyse(BOILER))["chauffagiste"]
     before_other = base.intent_proba(analyse(RAFFLE))["other"]
     try:

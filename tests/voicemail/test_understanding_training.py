@@ -11,23 +11,26 @@ from relais.voicemail.understanding.decide import get_understander, reset_unders
 pytestmark = pytest.mark.slow
 
 
-def test_models_are_cached_on_disk_and_reused(settings, tmp_path):
-    settings.RELAIS_MODEL_CACHE = tmp_path
-    first = model.load_or_train()
+def test_models_are_cached_on_disk_and_reused(trained_models, tmp_path, monkeypatch):
     cached = list(tmp_path.glob("understanding-*.joblib"))
-    assert len(cached) == 1 and first.key in cached[0].name
+    assert len(cached) == 1 and trained_models.key in cached[0].name
+    trainings = []
+    real_train = model.train
+    monkeypatch.setattr(model, "train", lambda rows, key="": trainings.append(key)
+                        or real_train(rows, key))
     again = model.load_or_train()
-    assert again.key == first.key
+    assert again.key == trained_models.key and trainings == []  # loaded, not trained
     assert list(tmp_path.glob("understanding-*.joblib")) == cached
     # a corrupt cache file is replaced, not trusted
     cached[0].write_bytes(b"not a model")
-    assert model.load_or_train().key == first.key
+    assert model.load_or_train().key == trained_models.key
+    assert trainings == [trained_models.key]
     assert cached[0].stat().st_size > 1000
+    assert model.load_or_train().key == trained_models.key and len(trainings) == 1
 
 
-def test_train_classifier_adds_feedback_examples(settings, tmp_path):
-    settings.RELAIS_MODEL_CACHE = tmp_path
-    base = model.load_or_train()
+def test_train_classifier_adds_feedback_examples(trained_models, tmp_path):
+    base = trained_models
     extra = tmp_path / "feedback.jsonl"
     extra.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in [
         {"text": "Bonjour, c'est pour la tombola de l'amicale des pompiers, un lot ?",
@@ -94,10 +97,10 @@ def test_workers_starting_together_train_once(settings, tmp_path, monkeypatch):
     assert len(list(tmp_path.glob("understanding-*.joblib"))) == 1
 
 
-def test_a_running_worker_picks_up_models_retrained_elsewhere(settings, tmp_path, monkeypatch):
+def test_a_running_worker_picks_up_models_retrained_elsewhere(trained_models, tmp_path,
+                                                             monkeypatch):
     from relais.voicemail.understanding import decide
 
-    settings.RELAIS_MODEL_CACHE = tmp_path
     monkeypatch.setattr(decide, "RELOAD_CHECK_SECONDS", 0.0)
     reset_understander()
     try:
