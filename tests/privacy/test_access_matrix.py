@@ -71,6 +71,14 @@ MATRIX = {
     # The inbound SMS webhook: POST only, signed by the provider (unsigned: 403,
     # tests/texts); a written request's text becomes a message only through it.
     "sms_webhook":      (405,   405,   405,   405,   405,   405,   405,   405),
+    # The operator's console: counts only (no personal data), staff only; anonymous →
+    # the admin's login, a professional → 403. Its moderation pages show redacted text
+    # and need the admin's permission on routing decisions (which "operator" lacks); an
+    # already decided message sends the moderator back to the queue (tests/console).
+    "console":          (302,   302,   302,   403,   403,   403,   200,   200),
+    "console_export":   (302,   302,   302,   403,   403,   403,   200,   200),
+    "console_moderation": (302, 302,   302,   403,   403,   403,   403,   200),
+    "console_moderation_item": (302, 302, 302, 403,  403,   403,   403,   302),
 }
 
 OPERATOR_PERMISSIONS = ["view_voicemail", "view_delivery", "view_auditevent", "view_call",
@@ -144,6 +152,11 @@ def world(client, shared_message):
         "admin_ledger": "/admin/credits/creditentry/",
         "admin_unlocks": "/admin/credits/unlock/",
         "sms_webhook": reverse("texts:inbound"),
+        "console": reverse("console:dashboard"),
+        "console_export": reverse("console:export"),
+        "console_moderation": reverse("console:moderation"),
+        "console_moderation_item": reverse("console:moderation_item",
+                                           args=[vm.routing.pk]),
     }
     markers = {key: vm.reference for key in urls}
     markers.update(
@@ -158,6 +171,8 @@ def world(client, shared_message):
         owner_extract_b=near.media_filename("extract", "wav"),
         admin_ledger=f"Déblocage n° {unlock.pk}",
         pro_inbox=tuple(str(d.pk) for d in (own, near, far)),  # rows carry delivery ids
+        console=None, console_export=None, console_moderation=None,
+        console_moderation_item=None,
     )
     return vm, urls, markers, clients
 
@@ -210,6 +225,7 @@ MATRIX_URL_NAMES = {
     "routing:delivery", "routing:media", "routing:owner_media", "demo:local_recording",
     "space:inbox", "space:message", "space:call_log", "space:credits",
     "privacy:message", "privacy:audio", "texts:inbound",
+    "console:dashboard", "console:export", "console:moderation", "console:moderation_item",
 }
 NOT_EXPOSING = {
     # Public directory: establishments (companies), no caller data.
