@@ -40,6 +40,7 @@ def test_the_periodic_jobs():
         ("purge-sms-threads", timedelta(days=1)),
         ("console-summary", timedelta(minutes=5)),
         ("console-summary-late", timedelta(days=1)),
+        ("number-pool-purge", timedelta(hours=6)),
     ]
     functions = {j.name: j.function for j in flow.PERIODIC}
     assert functions["recover-stalled-steps"] is pipeline.recover_stalled
