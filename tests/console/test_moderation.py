@@ -112,3 +112,69 @@ def test_retrain_from_moderation_dry_run_prints_the_rows(client, queue):
     call_command("retrain_from_moderation", "--dry-run", stdout=out, stderr=err)
     assert '"metier": "plombier"' in out.getvalue()
     assert "1 row(s), 0 skipped (dry run)." in err.getvalue()
+
+
+@pytest.fixture
+def unreliable(db):
+    """A message whose transcript is uncertain (routed to moderation for that reason)."""
+    called = f.listing(*f.NANTES, ["plombier"], email="appele@example.fr")
+    f.listing(*f.offset(*f.NANTES, 6), ["plombier"], email="voisin@example.fr")
+    vm = f.voicemail(called)
+    Voicemail.objects.filter(pk=vm.pk).update(transcript_reliable=False)
+    vm.refresh_from_db()
+    f.route(vm)
+    decision = RoutingDecision.objects.get(voicemail=vm)
+    assert decision.moderation == "pending"
+    assert "transcript_unreliable" in {r["code"] for r in decision.reasons}
+    return decision
+
+
+def test_an_uncertain_transcript_says_so_and_needs_a_listener_to_share(client, unreliable):
+    url = reverse("console:moderation_item", args=[unreliable.pk])
+    deaf = f.staff("sourd", ["view_routingdecision", "change_routingdecision"])
+    client.force_login(deaf)
+    html = client.get(url).content.decode()
+    assert "Transcription incertaine — écoutez le message" in html
+    assert "vous ne pouvez que refuser" in html
+    for data in ({"action": "approve"}, {"action": "change", "metier": "electricien"}):
+        page = client.post(url, data, follow=True).content.decode()
+        assert "Transcription incertaine" in page and "peut approuver" in page
+        unreliable.refresh_from_db()
+        assert unreliable.moderation == "pending"
+    assert Voicemail.objects.get(pk=unreliable.voicemail_id).metier_id == "plombier"
+    assert not Delivery.objects.filter(voicemail_id=unreliable.voicemail_id,
+                                       kind="shared").exists()
+    assert not ModerationVerdict.objects.exists()
+    with pytest.raises(moderation.ModerationError):
+        moderation.decide(unreliable, deaf, "approve")
+    # Refusing to share needs no listening; someone who can listen may share.
+    listener = f.staff("oreille", ["view_routingdecision", "change_routingdecision",
+                                   "view_voicemail"])
+    client.force_login(listener)
+    html = client.get(url).content.decode()
+    assert "Transcription incertaine — écoutez le message" in html
+    assert "vous ne pouvez que refuser" not in html
+    client.post(url, {"action": "approve"})
+    unreliable.refresh_from_db()
+    assert unreliable.moderation == "approved"
+    assert Delivery.objects.filter(voicemail_id=unreliable.voicemail_id, kind="shared").exists()
+
+
+def test_a_reliable_transcript_shows_no_notice(client, queue):
+    client.force_login(f.superuser())
+    html = client.get(reverse("console:moderation_item", args=[queue[0].pk])).content.decode()
+    assert "Transcription incertaine" not in html
+
+
+def test_the_admin_moderation_page_applies_the_same_rule(client, unreliable):
+    deaf = f.staff("sourd", ["view_routingdecision", "change_routingdecision"])
+    client.force_login(deaf)
+    url = reverse("admin:routing_moderationitem_change", args=[unreliable.pk])
+    assert "Transcription incertaine — écoutez le message" in client.get(url).content.decode()
+    page = client.post(url, {"_approve": "1"}, follow=True).content.decode()
+    assert "peut approuver" in page
+    unreliable.refresh_from_db()
+    assert unreliable.moderation == "pending"
+    client.post(url, {"_reject": "1"})
+    unreliable.refresh_from_db()
+    assert unreliable.moderation == "rejected"

@@ -13,6 +13,7 @@ from relais.pros.models import Listing
 from relais.routing import access, notifications, services
 from relais.routing.models import Delivery, Digest
 from relais.voicemail import pipeline
+from relais.voicemail.models import Voicemail
 from tests import factories as f
 from tests.factories import NANTES, offset
 from tests.helpers import (
@@ -143,7 +144,9 @@ def test_digest_mode_sends_one_daily_email_listing_the_day_s_deliveries(
            f.voicemail(mine, consent="private", urgency="normal"),
            f.voicemail(caller_side[0]),  # a request shared with it by a neighbour's caller
            f.voicemail(caller_side[1])]
+    Voicemail.objects.filter(pk=vms[0].pk).update(transcript_reliable=False)
     for vm in vms:
+        vm.refresh_from_db()
         pipeline.start(vm)
     drain()
     waiting = Delivery.objects.filter(listing=mine)
@@ -168,6 +171,10 @@ def test_digest_mode_sends_one_daily_email_listing_the_day_s_deliveries(
     assert smtp.mailbox.subject(digests[0]) == (
         f"[Relais] Résumé du {cutoff:%d/%m/%Y} : 4 messages")
     assert "Message pour Plomberie Résumé" in text and "Demande partagée" in text
+    # The uncertain transcript is marked, as in a single e-mail, and only that one.
+    assert text.count("Transcription incertaine — écoutez le message.") == 1
+    assert html.count("Transcription incertaine — écoutez le message.") == 1
+    assert text.count("Transcription incertaine") == 1
     assert f.CALLER_FR not in text and f.CALLER not in text
     assert {d.status for d in Delivery.objects.filter(listing=mine)} == {"sent"}
     assert Digest.objects.get().status == "sent"
@@ -237,3 +244,15 @@ def test_a_worker_killed_right_after_the_server_accepted_sends_again_with_the_sa
     assert (delivery.status, delivery.attempts) == ("sent", 2)
     first, second = smtp.mailbox.messages
     assert first["Message-ID"] == second["Message-ID"] == delivery.message_id
+
+
+def test_digest_marks_an_uncertain_shared_excerpt():
+    from django.template.loader import render_to_string
+    item = {"is_own": False, "metier": "Plombier", "redacted_text": "fuite sous l'évier",
+            "transcript_reliable": False, "link": "http://testserver/r/x", "distance": "",
+            "urgency": "", "received_at": timezone.now()}
+    ctx = {"items": [item, {**item, "transcript_reliable": True}], "count": 2,
+           "max_age_days": 30}
+    for name in ("routing/email/digest.txt", "routing/email/digest.html"):
+        out = render_to_string(name, ctx)
+        assert out.count("Transcription incertaine — écoutez l'extrait.") == 1, name

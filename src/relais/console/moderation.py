@@ -97,6 +97,8 @@ def decide(decision: RoutingDecision, user, action: str, metier: str = "") -> Mo
         raise ModerationError("Décision inconnue.")
     vm = decision.voicemail
     predicted = vm.metier_id or ""
+    if action != ModerationVerdict.Action.REJECT:
+        routing.check_can_share_unheard(vm, user)  # before anything changes
     with transaction.atomic():
         if action == ModerationVerdict.Action.CHANGE:
             new = Metier.objects.filter(slug=metier).first()

@@ -262,6 +262,18 @@ class ModerationError(Exception):
     pass
 
 
+LISTEN_PERM = "voicemail.view_voicemail"
+UNHEARD_UNRELIABLE = ("Transcription incertaine : seule une personne qui peut écouter le message "
+                      "(droit de consultation des messages vocaux) peut approuver son partage.")
+
+
+def check_can_share_unheard(voicemail: Voicemail, user) -> None:
+    """An uncertain transcript is shared only by someone able to listen to the recording:
+    raises ModerationError otherwise (the reason ``transcript_unreliable`` sent it here)."""
+    if not voicemail.transcript_reliable and (user is None or not user.has_perm(LISTEN_PERM)):
+        raise ModerationError(UNHEARD_UNRELIABLE)
+
+
 def approve_moderation(decision_row: RoutingDecision, user) -> list[Delivery]:
     """Operator approves sharing a message under the threshold: same recipient rule."""
     from . import notifications
@@ -275,6 +287,7 @@ def approve_moderation(decision_row: RoutingDecision, user) -> list[Delivery]:
         ).get(pk=row.voicemail_id)
         if voicemail.status == Voicemail.Status.ERASED:
             raise ModerationError("Ce message a été effacé.")
+        check_can_share_unheard(voicemail, user)
         facts = facts_for(voicemail, moderation="approved")
         hashed = caller_hash(voicemail.caller_e164) if voicemail.caller_e164 else None
         decision = select_recipients(facts, rules(), hashed)
