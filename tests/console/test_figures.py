@@ -115,3 +115,51 @@ def test_refresh_console_command_backfills(traffic):
     call_command("refresh_console", "--days", "45", stdout=out)
     assert out.getvalue().strip() == "45 day(s) refreshed."
     assert figures.compute(figures.Filters(days=90)).totals["voicemails"] == 6
+
+
+def test_reasons_come_from_the_first_pass_and_sharing_means_reaching_someone(db):
+    """Hand count: Nantes' plumber has no neighbour of its trade; Lyon's electrician has one.
+
+    a: uncertain transcript, waiting (why: transcription incertaine); b: under the
+    threshold, approved, nobody to reach (why: low confidence only: the approval's
+    appended ``no_recipient`` is not a first-pass reason); c: confident, shared, nobody
+    nearby (why: no recipient); d: Lyon, shared and reached; e: no called listing (other).
+    """
+    from relais.routing.models import RoutingDecision
+    from relais.voicemail.models import Voicemail
+    from tests import factories as f
+
+    ops = f.superuser()
+    alone = f.listing(*f.NANTES, ["plombier"], email="seul@example.fr")
+    lyon = f.listing(45.7640, 4.8357, ["electricien"], email="lyon@example.fr")
+    f.listing(45.7700, 4.8400, ["electricien"], email="voisin-lyon@example.fr")
+    a = f.voicemail(alone, audio=False)
+    Voicemail.objects.filter(pk=a.pk).update(transcript_reliable=False)
+    a.refresh_from_db()
+    b = f.voicemail(alone, confidence=0.5, audio=False)
+    c = f.voicemail(alone, audio=False)
+    d = f.voicemail(lyon, metier="electricien", audio=False)
+    e = f.voicemail(None, audio=False)
+    for vm in (a, b, c, d, e):
+        routing.route_voicemail(vm)
+    routing.approve_moderation(RoutingDecision.objects.get(voicemail=b), ops)
+    codes = [r["code"] for r in RoutingDecision.objects.get(voicemail=b).reasons]
+    assert codes[0] == "under_threshold" and "no_recipient" in codes[1:]
+    assert summary.first_pass(RoutingDecision.objects.get(voicemail=b).reasons) == [
+        "under_threshold"]
+    today = summary.local_day(Voicemail.objects.get(pk=a.pk).created_at)
+    summary.refresh(today, today)
+    fig = figures.compute(figures.Filters(days=7))
+    t = fig.totals
+    assert t["voicemails"] == 5
+    assert t["why_transcript_unreliable"] == 1
+    assert t["why_low_confidence"] == 1  # b only (a went to moderation for its transcript)
+    assert t["why_no_recipient"] == 1  # c only, not b's post-approval reason
+    assert t["why_other"] == 1  # e
+    assert t["shared_reached"] == 1
+    routed = t["own_only"] + t["shared"] + t["moderation"] + t["rejected"]
+    assert routed == 5 and t["shared"] >= 2  # c (and b) keep the outcome "shared"
+    assert fig.share_rate == pytest.approx(1 / 5)  # only d reached someone
+    assert fig.recipients_per_shared == 1.0 and fig.unlocks_per_shared == 0
+    labels = {label for _k, label, _n in fig.why}
+    assert "transcription incertaine" in labels

@@ -27,6 +27,8 @@ WHY_LABELS = {
     "why_metier_not_shareable": "métier jamais partagé",
     "why_no_metier": "aucun métier reconnu",
     "why_no_recipient": "aucun professionnel disponible à proximité",
+    "why_transcript_unreliable": "transcription incertaine",
+    "why_other": "autre (message sans fiche appelée)",
 }
 OUTCOME_LABELS = {
     "own_only": "destinataire appelé seulement",
@@ -129,7 +131,9 @@ class Figures:
     def share_rate(self) -> float | None:
         t = self.totals
         routed = t["own_only"] + t["shared"] + t["moderation"] + t["rejected"]
-        return _ratio(t["shared"], routed)
+        # Shared means it reached another professional: an outcome "shared" that found no
+        # recipient (none nearby, an approval with nobody left) reached no one.
+        return _ratio(t["shared_reached"], routed)
 
     @property
     def why(self) -> list[tuple[str, str, int]]:
@@ -137,11 +141,11 @@ class Figures:
 
     @property
     def recipients_per_shared(self) -> float | None:
-        return _ratio(self.totals["recipients"], self.totals["shared"])
+        return _ratio(self.totals["recipients"], self.totals["shared_reached"])
 
     @property
     def unlocks_per_shared(self) -> float | None:
-        return _ratio(self.totals["unlocks"], self.totals["shared"])
+        return _ratio(self.totals["unlocks"], self.totals["shared_reached"])
 
     def latency(self, prefix: str) -> dict:
         hist = [self.totals[f"{prefix}_{i}"] for i in range(len(LATENCY_BUCKETS))]

@@ -20,7 +20,7 @@ COUNTERS = (
     "own_only", "shared", "moderation", "rejected", "unrouted",
     # why a message was not shared (a message may have several reasons)
     "why_consent", "why_not_request", "why_low_confidence", "why_metier_not_shareable",
-    "why_no_metier", "why_no_recipient",
+    "why_no_metier", "why_no_recipient", "why_transcript_unreliable", "why_other",
     "shared_reached",  # shared messages that reached at least one other professional
     "recipients",  # shared deliveries made (not skipped)
     "deliveries", "wrong_metier", "not_request",  # "pas pour moi" on deliveries

@@ -43,7 +43,25 @@ WHY = {
     "metier_not_shareable": "why_metier_not_shareable",
     "no_metier": "why_no_metier",
     "no_recipient": "why_no_recipient",
+    "called_listing_unlocated": "why_no_recipient",  # no position: nobody nearby to find
+    "transcript_unreliable": "why_transcript_unreliable",
+    "no_called_listing": "why_other",
 }
+# The reasons that send a message to moderation: the first routing pass ends with one.
+# An operator's decision appends its own reasons (``moderation_approved`` then maybe
+# ``no_recipient``, or ``moderation_rejected``) to the same list.
+TO_MODERATION = {"under_threshold", "transcript_unreliable"}
+
+
+def first_pass(reasons) -> list[str]:
+    """The reason codes of the first routing pass (before any moderation decision)."""
+    codes = []
+    for r in reasons or ():
+        code = r.get("code")
+        codes.append(code)
+        if code in TO_MODERATION:
+            break
+    return codes
 
 
 def bucket(seconds: float) -> int:
@@ -116,7 +134,7 @@ def compute_day(day: date) -> tuple[list[DailyFigures], list[CommuneDay], list[C
             r["moderation"] += 1
         else:
             r["own_only"] += 1
-        for code in {WHY[c] for c in (x.get("code") for x in reasons or ()) if c in WHY}:
+        for code in {WHY[c] for c in first_pass(reasons) if c in WHY}:
             r[code] += 1
 
     # Deliveries of those messages: recipients, first e-mail, first action, feedback.
