@@ -163,3 +163,38 @@ def test_reasons_come_from_the_first_pass_and_sharing_means_reaching_someone(db)
     assert fig.recipients_per_shared == 1.0 and fig.unlocks_per_shared == 0
     labels = {label for _k, label, _n in fig.why}
     assert "transcription incertaine" in labels
+
+
+def test_sms_messages_and_call_backs_are_counted(client, db):
+    """Hand count: two messages, one by SMS; three call-backs, one connected."""
+    import csv
+
+    from relais.callbacks.models import Callback
+    from relais.voicemail.models import Voicemail
+    from tests import factories as f
+
+    called = f.listing(*f.NANTES, ["plombier"], email="appele@example.fr")
+    spoken = f.voicemail(called, consent="private", audio=False)
+    texted = f.voicemail(called, consent="private", audio=False)
+    Voicemail.objects.filter(pk=texted.pk).update(channel=Voicemail.Channel.SMS)
+    pro = called.professional
+    for status in (Callback.Status.COMPLETED, Callback.Status.PRO_NO_ANSWER,
+                   Callback.Status.CALLER_BUSY):
+        Callback.objects.create(professional=pro, voicemail=spoken, status=status)
+    today = summary.local_day(Voicemail.objects.get(pk=spoken.pk).created_at)
+    summary.refresh(today, today)
+    t = figures.compute(figures.Filters(days=7)).totals
+    assert (t["voicemails"], t["sms"]) == (2, 1)
+    assert (t["callbacks"], t["callbacks_connected"]) == (3, 1)
+    plumbers = figures.compute(figures.Filters(days=7, metier="plombier")).totals
+    assert (plumbers["callbacks"], plumbers["sms"]) == (3, 1)
+    ops = f.superuser()
+    client.force_login(ops)
+    html = client.get(reverse("console:dashboard")).content.decode()
+    assert "1 par SMS" in html and "mis en relation" in html
+    rows = list(csv.reader(io.StringIO(
+        client.get(reverse("console:export"), {"jours": "7"}).content.decode("utf-8-sig"))))
+    header = rows[4]
+    total = dict(zip(header[1:], next(r for r in rows if r and r[0] == "total")[1:],
+                     strict=True))
+    assert (total["sms"], total["callbacks"], total["callbacks_connected"]) == ("1", "3", "1")

@@ -26,6 +26,8 @@ COUNTERS = (
     "deliveries", "wrong_metier", "not_request",  # "pas pour moi" on deliveries
     "unlocks", "credits_spent", "credits_returned",
     "emailed", "acted",  # messages with a first e-mail, deliveries with a first action
+    "sms",  # messages that came by SMS (Voicemail.channel "sms"), included in voicemails
+    "callbacks", "callbacks_connected",  # call-backs through Relais started; the caller reached
 )
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from relais.callbacks.models import Callback
 from relais.calls.models import Call
 from relais.credits.models import CreditEntry, Unlock
 from relais.pros.models import Listing
@@ -116,12 +117,14 @@ def compute_day(day: date) -> tuple[list[DailyFigures], list[CommuneDay], list[C
     vms = Voicemail.objects.filter(created_at__gte=start, created_at__lt=end).values_list(
         "id", "created_at", "metier_id", "listing__establishment__commune_id",
         "listing__establishment__commune__departement", "routing__outcome",
-        "routing__moderation", "routing__reasons")
-    for vm_id, created, metier, commune, dep, outcome, moderation, reasons in vms:
+        "routing__moderation", "routing__reasons", "channel")
+    for vm_id, created, metier, commune, dep, outcome, moderation, reasons, channel in vms:
         key = (dep or "", metier or "")
         key_of[vm_id], created_of[vm_id] = key, created
         r = rows[key]
         r["voicemails"] += 1
+        if channel == Voicemail.Channel.SMS:
+            r["sms"] += 1
         if commune:
             communes[(key, commune)] += 1
         if outcome is None:
@@ -165,6 +168,18 @@ def compute_day(day: date) -> tuple[list[DailyFigures], list[CommuneDay], list[C
         r = rows[key_of[vm_id]]
         r["emailed"] += 1
         r[f"email_{bucket(max(0.0, (sent - created_of[vm_id]).total_seconds()))}"] += 1
+
+    # Call-backs through Relais started that day (keyed by their message), and those
+    # that connected the professional with the caller.
+    connected = {Callback.Status.COMPLETED, Callback.Status.TOO_SHORT}
+    for status, dep, metier in Callback.objects.filter(
+            created_at__gte=start, created_at__lt=end).values_list(
+            "status", "voicemail__listing__establishment__commune__departement",
+            "voicemail__metier_id"):
+        r = rows[(dep or "", metier or "")]
+        r["callbacks"] += 1
+        if status in connected:
+            r["callbacks_connected"] += 1
 
     confusions: Counter = Counter()
     for vm_id, kind, predicted, suggested in Feedback.objects.filter(
