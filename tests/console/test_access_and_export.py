@@ -67,3 +67,22 @@ def test_the_csv_holds_the_figures_and_no_formula(client, traffic):
 ])
 def test_formula_injection_is_neutralised(cell, expected):
     assert export.safe(cell) == expected
+
+
+@pytest.mark.django_db
+def test_the_refresh_s_time_columns_are_indexed_after_migrating():
+    """The test database is migrated: introspection sees one index on each time column
+    the refresh filters on (SQLite and PostgreSQL alike; a raw-SQL index used to vanish
+    on SQLite when a later migration rebuilt the table)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table, column, name in (("voicemail_voicemail", "created_at",
+                                     "voicemail_created_at"),
+                                    ("calls_call", "started_at", "call_started_at")):
+            constraints = connection.introspection.get_constraints(cursor, table)
+            assert name in constraints, (table, sorted(constraints))
+            assert constraints[name]["index"] and constraints[name]["columns"] == [column]
+            single = [n for n, c in constraints.items()
+                      if c["index"] and c["columns"] == [column]]
+            assert single == [name], single  # the raw-SQL duplicate is gone

@@ -69,7 +69,9 @@ class Call(models.Model):
         verbose_name = _("appel")
         indexes = [models.Index(fields=["listing", "-started_at"]),
                    models.Index(fields=["professional", "-started_at"],
-                                name="call_professional_started")]
+                                name="call_professional_started"),
+                   # the console's summary refresh reads one day of calls at a time
+                   models.Index(fields=["started_at"], name="call_started_at")]
 
     def __str__(self) -> str:
         return self.call_sid

@@ -92,6 +92,8 @@ class Voicemail(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The console's summary refresh reads one day of messages at a time.
+        indexes = [models.Index(fields=["created_at"], name="voicemail_created_at")]
         verbose_name = _("message vocal")
         verbose_name_plural = _("messages vocaux")
 
