@@ -133,6 +133,7 @@ def test_an_uncertain_transcript_says_so_and_needs_a_listener_to_share(client, u
     url = reverse("console:moderation_item", args=[unreliable.pk])
     deaf = f.staff("sourd", ["view_routingdecision", "change_routingdecision"])
     client.force_login(deaf)
+    assert "transcription incertaine" in client.get(reverse("console:moderation")).content.decode()
     html = client.get(url).content.decode()
     assert "Transcription incertaine — écoutez le message" in html
     assert "vous ne pouvez que refuser" in html
@@ -162,6 +163,8 @@ def test_an_uncertain_transcript_says_so_and_needs_a_listener_to_share(client, u
 
 def test_a_reliable_transcript_shows_no_notice(client, queue):
     client.force_login(f.superuser())
+    assert "transcription incertaine" not in client.get(
+        reverse("console:moderation")).content.decode()
     html = client.get(reverse("console:moderation_item", args=[queue[0].pk])).content.decode()
     assert "Transcription incertaine" not in html
 
