@@ -44,8 +44,10 @@ def test_a_connected_call_back_of_45_s_is_charged_once_then_free(routed, operato
     assert "plombier" in result.pro_heard[0]
     assert "Voisin 0 vous rappelle" in result.caller_heard[0]
     assert "appuyez sur 9" in result.caller_heard[0]
+    assert "appuyez sur 1" in result.caller_heard[0]
     assert d.listing.forward_number not in " ".join(result.caller_heard)
     assert (cb.status, cb.bridge_seconds, cb.charged_credits) == ("completed", 45, 2)
+    assert cb.bridged_at is not None
     assert credits.balance(pro) == 3
     entry = CreditEntry.objects.get(professional=pro, kind="callback")
     assert entry.amount == -2 and entry.unlock == cb.unlock and "45 s" in entry.note
@@ -137,8 +139,35 @@ def test_webhooks_refuse_a_bad_signature_and_another_call(routed, operator):
     response = client.post(path, other, headers={"X-Twilio-Signature": sign(call.url, other)})
     assert response.status_code == 404
     response = client.post(path, params, headers={"X-Twilio-Signature": sign(call.url, params)})
+    # The professional's phone answered: a whisper and a <Gather>, nothing dialled yet.
+    assert response.status_code == 200 and b"<Gather" in response.content
+    assert b"<Dial" not in response.content and CALLER.encode() not in response.content
+    assert Callback.objects.get(pk=cb.pk).status == "calling_pro"
+    key_url = services.webhook_url("pro_key", cb)
+    key_path = key_url.split("127.0.0.1:8000", 1)[1]
+    pressed = dict(params, Digits="1")
+    response = client.post(key_path, pressed,
+                           headers={"X-Twilio-Signature": sign(key_url, pressed)})
     assert response.status_code == 200 and b"<Dial" in response.content
     assert Callback.objects.get(pk=cb.pk).status == "calling_caller"
+
+
+def test_answering_machines_are_never_bridged_nor_charged(routed, operator):
+    """A voicemail greeting on either leg presses no key: the pro's greeting gets nothing
+    dialled; the caller's greeting (which could say a number) is never bridged."""
+    _vm, _own, shared = routed
+    d = shared[0]
+    credits.grant(d.listing.professional, 5, by=operator)
+    cb, result, _ = call_back(d, pro="voicemail", seconds=60)
+    assert (cb.status, cb.charged_credits, cb.answered_at) == ("pro_no_answer", 0, None)
+    assert result.caller_leg == {} and not result.connected
+    assert "appuyez sur 1" in " ".join(result.pro_heard).lower()
+    cb, result, _ = call_back(d, caller="voicemail", seconds=60)
+    assert (cb.status, cb.charged_credits, cb.bridged_at) == ("caller_no_answer", 0, None)
+    assert not result.connected
+    assert "aucune touche" in " ".join(result.caller_heard)
+    assert credits.balance(d.listing.professional) == 5
+    assert not Unlock.objects.exists() and not CreditEntry.objects.filter(kind="callback")
 
 
 def test_call_backs_in_progress_never_overdraw_the_balance(operator, settings):

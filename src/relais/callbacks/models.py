@@ -60,6 +60,9 @@ class Callback(models.Model):
     error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)
+    # When the caller pressed 1 during their whisper: the bridge starts (nothing is
+    # bridged, nothing charged, without that key: an answering machine presses nothing).
+    bridged_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -3,9 +3,13 @@
 - :func:`start` — the professional asks Relais to call the caller back: checked, then the
   provider calls the professional's forward number (:class:`CallbackRefused` otherwise,
   with a French message, nothing placed, nothing charged);
-- :func:`pro_answered` — the professional picked up: still allowed? (the caller may have
+- :func:`pro_picked_up` — the professional's phone answered: the whisper and a
+  <Gather>; nothing is dialled unless they press 1 (a voicemail greeting presses nothing);
+- :func:`pro_answered` — the professional pressed 1: still allowed? (the caller may have
   withdrawn or refused meanwhile) then the numbers to dial (the caller's number is read
   here, audited, and goes to the provider only);
+- :func:`caller_accepted` — the caller pressed 1: the bridge starts (no key: no bridge,
+  no charge);
 - :func:`caller_refused` — the caller pressed 9: no more call-backs for this message,
   and the charges of this message are returned;
 - :func:`bridge_ended` — the <Dial> ended: the charge, once per professional and message,
@@ -228,18 +232,41 @@ def _day(vm: Voicemail) -> str:
     return f"{at.day} {months[at.month - 1]}"
 
 
-def pro_answered(callback_id, call_sid: str) -> tuple[Callback, Bridge]:
+def _stop_if_not_allowed(cb: Callback) -> Delivery | None:
+    """The delivery if the call-back may go on; else the call-back is stopped (None)."""
+    d = (Delivery.objects.select_related("voicemail__metier", "listing")
+         .filter(pk=cb.delivery_id).first())
+    problem = _why_not(d, cb.professional_id) if d else CallbackRefused("gone", "gone")
+    if problem is not None:
+        cb.status, cb.error, cb.ended_at = Callback.Status.STOPPED, problem.code, \
+            timezone.now()
+        cb.save(update_fields=["status", "error", "ended_at"])
+        return None
+    return d
+
+
+def pro_picked_up(callback_id, call_sid: str) -> tuple[Callback, Bridge]:
+    """The professional's phone answered (maybe a voicemail greeting): the whisper and
+    its <Gather> only; the caller's number is neither read nor dialled before their 1."""
     with transaction.atomic():
         cb = _callback(callback_id, call_sid, lock=True)
-        d = (Delivery.objects.select_related("voicemail__metier", "listing")
-             .filter(pk=cb.delivery_id).first())
         if not cb.in_progress:
             return cb, Bridge(False)
-        problem = _why_not(d, cb.professional_id) if d else CallbackRefused("gone", "gone")
-        if problem is not None:
-            cb.status, cb.error, cb.ended_at = Callback.Status.STOPPED, problem.code, \
-                timezone.now()
-            cb.save(update_fields=["status", "error", "ended_at"])
+        d = _stop_if_not_allowed(cb)
+        if d is None:
+            return cb, Bridge(False)
+        vm = d.voicemail
+        return cb, Bridge(True, metier=vm.metier.label if vm.metier_id else "", day=_day(vm))
+
+
+def pro_answered(callback_id, call_sid: str) -> tuple[Callback, Bridge]:
+    """The professional pressed 1 after the whisper: the numbers to dial."""
+    with transaction.atomic():
+        cb = _callback(callback_id, call_sid, lock=True)
+        if cb.status != Callback.Status.CALLING_PRO:
+            return cb, Bridge(False)  # ended, or already dialling (a replayed key)
+        d = _stop_if_not_allowed(cb)
+        if d is None:
             return cb, Bridge(False)
         cb.status, cb.answered_at = Callback.Status.CALLING_CALLER, timezone.now()
         cb.save(update_fields=["status", "answered_at"])
@@ -258,6 +285,16 @@ def caller_whisper(callback_id, parent_sid: str) -> tuple[Callback, Bridge]:
     if vm is None:
         return cb, Bridge(False)
     return cb, Bridge(cb.in_progress, day=_day(vm), name=cb.listing_name)
+
+
+def caller_accepted(callback_id, parent_sid: str) -> Callback:
+    """The caller pressed 1 during their whisper: the bridge starts now."""
+    with transaction.atomic():
+        cb = _callback(callback_id, parent_sid, lock=True)
+        if cb.status == Callback.Status.CALLING_CALLER and cb.bridged_at is None:
+            cb.bridged_at = timezone.now()
+            cb.save(update_fields=["bridged_at"])
+    return cb
 
 
 def caller_refused(callback_id, parent_sid: str) -> Callback:
@@ -289,7 +326,9 @@ def bridge_ended(callback_id, call_sid: str, dial_status: str,
         if not cb.in_progress:
             return cb  # replayed, refused by the caller, or stopped: nothing more
         cb.ended_at = timezone.now()
-        if dial_status in ("completed", "answered"):
+        if dial_status in ("completed", "answered") and cb.bridged_at is None:
+            cb.status = Callback.Status.CALLER_NO_ANSWER  # no 1 pressed: never bridged
+        elif dial_status in ("completed", "answered"):
             cb.bridge_seconds = seconds or 0
             if cb.bridge_seconds >= min_seconds():
                 cb.status = Callback.Status.COMPLETED
@@ -347,8 +386,11 @@ def pro_leg_ended(callback_id, call_sid: str, call_status: str) -> Callback:
                          "no-answer": Callback.Status.PRO_NO_ANSWER,
                          "canceled": Callback.Status.PRO_NO_ANSWER,
                          }.get(call_status, Callback.Status.FAILED)
-            if cb.answered_at and call_status == "completed":
-                cb.status = Callback.Status.CALLER_NO_ANSWER  # hung up before the bridge
+            if call_status == "completed":
+                # Picked up but never pressed 1 (an answering machine): nothing dialled;
+                # pressed 1 then hung up before the bridge: the caller was not reached.
+                cb.status = (Callback.Status.CALLER_NO_ANSWER if cb.answered_at
+                             else Callback.Status.PRO_NO_ANSWER)
             cb.error = cb.error or (call_status if cb.status == Callback.Status.FAILED else "")
             cb.ended_at = timezone.now()
             cb.save(update_fields=["status", "error", "ended_at"])
