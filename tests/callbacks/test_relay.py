@@ -190,3 +190,43 @@ def test_call_backs_in_progress_never_overdraw_the_balance(operator, settings):
     assert refused.value.code == "balance"
     assert play(InProcess(), call, sid, seconds=40).connected
     assert credits.balance(mine.professional) == 0
+
+
+def _webhook(name, cb, params):
+    url = services.webhook_url(name, cb)
+    return Client().post(url.split("127.0.0.1:8000", 1)[1], params,
+                         headers={"X-Twilio-Signature": sign(url, params)})
+
+
+def _pro_presses_1(cb, sid):
+    """The professional's phone answers and they press 1 (the caller is being dialled)."""
+    params = {"AccountSid": "AC" + "0" * 32, "CallSid": sid, "CallStatus": "in-progress"}
+    assert b"<Gather" in _webhook("pro", cb, params).content
+    return _webhook("pro_key", cb, dict(params, Digits="1"))
+
+
+def test_concurrent_call_backs_never_exceed_the_cap(routed, operator):
+    """2 paid, 3 more start at once: the third connecting call-back fills the cap; a fourth
+    cannot start and one already ringing is stopped before the caller is dialled."""
+    vm, _own, shared = routed
+    for d in shared:
+        credits.grant(d.listing.professional, 5, by=operator)
+    for d in shared[:2]:
+        assert call_back(d)[0].charged_credits == 2
+    with local.manual_dialing():
+        local.take_placed()
+        third = services.start(shared[2], shared[2].listing.professional.user)
+        fourth = services.start(shared[3], shared[3].listing.professional.user)
+        (_, sid3), (_, sid4) = local.take_placed()
+        response = _pro_presses_1(third, sid3)
+        assert b"<Dial" in response.content and CALLER.encode() in response.content
+        with pytest.raises(services.CallbackRefused) as refused:
+            services.start(shared[4], shared[4].listing.professional.user)
+        assert refused.value.code == "cap"
+        response = _pro_presses_1(fourth, sid4)
+    assert b"<Dial" not in response.content and CALLER.encode() not in response.content
+    assert "maximum" in response.content.decode()
+    fourth.refresh_from_db()
+    assert (fourth.status, fourth.error, fourth.charged_credits) == ("stopped", "cap", 0)
+    assert Unlock.objects.filter(voicemail=vm, refunded_at__isnull=True).count() == 2
+    assert credits.balance(shared[3].listing.professional) == 5

@@ -108,6 +108,28 @@ def _paid(voicemail_id, professional_id) -> Unlock | None:
                                  refunded_at__isnull=True).first()
 
 
+CONNECTING_FOR = timedelta(hours=2)  # a call-back dialling the caller longer is stale
+
+
+def cap_reached(delivery: Delivery, professional_id) -> int | None:
+    """How many professionals hold or are connecting to this shared message, if that
+    reaches the cap for this unpaid professional (None: not reached, or their own message,
+    or paid already). The caller locks the voicemail row (``select_for_update``)."""
+    if delivery.kind != Delivery.Kind.SHARED or _paid(delivery.voicemail_id,
+                                                      professional_id) is not None:
+        return None
+    paid = set(Unlock.objects.filter(voicemail_id=delivery.voicemail_id,
+                                     refunded_at__isnull=True)
+               .values_list("professional_id", flat=True))
+    connecting = set(Callback.objects.filter(
+        voicemail_id=delivery.voicemail_id, status=Callback.Status.CALLING_CALLER,
+        created_at__gt=timezone.now() - CONNECTING_FOR)
+        .exclude(professional_id=professional_id)
+        .values_list("professional_id", flat=True)) - paid
+    taken = len(paid) + len(connecting)
+    return taken if taken >= credits.cap() else None
+
+
 def attempts_today(voicemail_id, professional_id) -> int:
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return Callback.objects.filter(voicemail_id=voicemail_id, professional_id=professional_id,
@@ -133,6 +155,8 @@ def start(delivery: Delivery, user) -> Callback:
         raise CallbackRefused("Votre fiche n'a pas de numéro de renvoi ou de numéro de suivi : "
                               "Relais ne peut pas vous appeler.", "no_forward")
     with transaction.atomic():
+        # The voicemail first, then the professional (as _charge does): no deadlock.
+        Voicemail.objects.select_for_update().filter(pk=delivery.voicemail_id).first()
         Professional.objects.select_for_update().filter(pk=professional.pk).first()
         mine = Callback.objects.filter(voicemail_id=delivery.voicemail_id,
                                        professional=professional)
@@ -149,9 +173,10 @@ def start(delivery: Delivery, user) -> Callback:
                                      professional=professional).exists():
                 raise CallbackRefused("Vos crédits pour cette demande ont été rendus : elle "
                                       "n'est plus disponible.", "refunded")
-            taken = Unlock.objects.filter(voicemail_id=delivery.voicemail_id,
-                                          refunded_at__isnull=True).count()
-            if taken >= credits.cap():
+            # Paid professionals and other professionals' call-backs dialling the caller
+            # now: concurrent call-backs never exceed the cap.
+            taken = cap_reached(delivery, professional.pk)
+            if taken is not None:
                 raise CallbackRefused(
                     f"{taken} professionnels ont déjà été mis en relation avec cette personne, "
                     "le maximum : la demande n'est plus proposée.", "cap")
@@ -267,6 +292,11 @@ def pro_answered(callback_id, call_sid: str) -> tuple[Callback, Bridge]:
             return cb, Bridge(False)  # ended, or already dialling (a replayed key)
         d = _stop_if_not_allowed(cb)
         if d is None:
+            return cb, Bridge(False)
+        Voicemail.objects.select_for_update().filter(pk=d.voicemail_id).first()
+        if cap_reached(d, cb.professional_id) is not None:
+            cb.status, cb.error, cb.ended_at = Callback.Status.STOPPED, "cap", timezone.now()
+            cb.save(update_fields=["status", "error", "ended_at"])
             return cb, Bridge(False)
         cb.status, cb.answered_at = Callback.Status.CALLING_CALLER, timezone.now()
         cb.save(update_fields=["status", "answered_at"])

@@ -52,7 +52,7 @@ def pro_key(request, callback_id):
         return xml(twiml.goodbye("pro_no_key"))
     cb, bridge = services.pro_answered(callback_id, call_sid)
     if not bridge.allowed:
-        return xml(twiml.goodbye("stopped"))
+        return xml(twiml.goodbye("stopped_cap" if cb.error == "cap" else "stopped"))
     return xml(twiml.bridge(bridge.caller_e164, bridge.caller_id,
                             action=services.webhook_url("dial", cb),
                             whisper_url=services.webhook_url("caller", cb)))
