@@ -1,8 +1,11 @@
 """Call-backs through Relais, end to end through the real webhooks (Django's full request
 stack, signatures checked), the local provider playing both legs."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from relais.callbacks import services
 from relais.callbacks.models import Callback
@@ -230,3 +233,33 @@ def test_concurrent_call_backs_never_exceed_the_cap(routed, operator):
     assert (fourth.status, fourth.error, fourth.charged_credits) == ("stopped", "cap", 0)
     assert Unlock.objects.filter(voicemail=vm, refunded_at__isnull=True).count() == 2
     assert credits.balance(shared[3].listing.professional) == 5
+
+
+def test_the_minimum_counts_the_bridged_conversation_not_the_whisper(routed, operator):
+    """DialCallDuration 45 s, of which 20 s of whisper before the caller's 1: 25 s of
+    conversation, under the 30 s minimum: nothing charged. A provider's DialBridged=false
+    is never charged either."""
+    _vm, _own, shared = routed
+    d = shared[0]
+    credits.grant(d.listing.professional, 5, by=operator)
+    for bridged, whisper in (("true", 20), ("false", 0)):
+        with local.manual_dialing():
+            local.take_placed()
+            cb = services.start(d, d.listing.professional.user)
+            (_, sid), = local.take_placed()
+        assert b"<Dial" in _pro_presses_1(cb, sid).content
+        base = {"AccountSid": "AC" + "0" * 32, "CallSid": "CA" + "7" * 32,
+                "ParentCallSid": sid, "CallStatus": "in-progress"}
+        assert b"<Gather" in _webhook("caller", cb, base).content
+        Callback.objects.filter(pk=cb.pk).update(
+            caller_answered_at=timezone.now() - timedelta(seconds=whisper))
+        assert _webhook("key", cb, dict(base, Digits="1")).status_code == 200
+        end = {"AccountSid": "AC" + "0" * 32, "CallSid": sid, "CallStatus": "in-progress",
+               "DialCallSid": "CA" + "7" * 32, "DialCallStatus": "completed",
+               "DialCallDuration": "45", "DialBridged": bridged}
+        assert _webhook("dial", cb, end).status_code == 200
+        cb.refresh_from_db()
+        expected = ("too_short", 25) if bridged == "true" else ("caller_no_answer", None)
+        assert (cb.status, cb.bridge_seconds, cb.charged_credits) == (*expected, 0)
+    assert credits.balance(d.listing.professional) == 5
+    assert not Unlock.objects.exists()

@@ -13,7 +13,8 @@
 - :func:`caller_refused` — the caller pressed 9: no more call-backs for this message,
   and the charges of this message are returned;
 - :func:`bridge_ended` — the <Dial> ended: the charge, once per professional and message,
-  only for an answered bridge of at least ``RELAIS_CALLBACK_MIN_SECONDS``;
+  only for a bridge (the caller's 1; DialBridged when sent) of at least
+  ``RELAIS_CALLBACK_MIN_SECONDS`` of conversation, the whisper not counted;
 - :func:`pro_leg_ended` — the provider's status callback for the professional's leg;
 - :func:`lead_card` — "why this lead", shown before anything is spent.
 
@@ -311,6 +312,9 @@ def pro_answered(callback_id, call_sid: str) -> tuple[Callback, Bridge]:
 
 def caller_whisper(callback_id, parent_sid: str) -> tuple[Callback, Bridge]:
     cb = _callback(callback_id, parent_sid)
+    if cb.caller_answered_at is None and cb.in_progress:
+        Callback.objects.filter(pk=cb.pk, caller_answered_at__isnull=True).update(
+            caller_answered_at=timezone.now())
     vm = Voicemail.objects.filter(pk=cb.voicemail_id).first()
     if vm is None:
         return cb, Bridge(False)
@@ -348,18 +352,29 @@ def caller_refused(callback_id, parent_sid: str) -> Callback:
 REASON_REFUSED = "La personne a refusé les rappels pour ce message."
 
 
+def bridged_seconds(cb: Callback, dial_seconds: int | None) -> int:
+    """The conversation's length: DialCallDuration (from the caller's answer) minus the
+    whisper, i.e. the time between the caller's answer and their 1."""
+    whisper = 0
+    if cb.bridged_at and cb.caller_answered_at:
+        whisper = max(0, round((cb.bridged_at - cb.caller_answered_at).total_seconds()))
+    return max(0, (dial_seconds or 0) - whisper)
+
+
 def bridge_ended(callback_id, call_sid: str, dial_status: str,
-                 seconds: int | None) -> Callback:
-    """The <Dial> to the caller ended: settle the call-back, charge it if it counts."""
+                 seconds: int | None, bridged: bool | None = None) -> Callback:
+    """The <Dial> to the caller ended: settle the call-back, charge it if it counts.
+    ``bridged`` is the provider's DialBridged when it sends it (False: never bridged)."""
     with transaction.atomic():
         cb = _callback(callback_id, call_sid, lock=True)
         if not cb.in_progress:
             return cb  # replayed, refused by the caller, or stopped: nothing more
         cb.ended_at = timezone.now()
-        if dial_status in ("completed", "answered") and cb.bridged_at is None:
+        if dial_status in ("completed", "answered") and (cb.bridged_at is None
+                                                         or bridged is False):
             cb.status = Callback.Status.CALLER_NO_ANSWER  # no 1 pressed: never bridged
         elif dial_status in ("completed", "answered"):
-            cb.bridge_seconds = seconds or 0
+            cb.bridge_seconds = bridged_seconds(cb, seconds)
             if cb.bridge_seconds >= min_seconds():
                 cb.status = Callback.Status.COMPLETED
                 _charge(cb)

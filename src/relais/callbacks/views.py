@@ -92,7 +92,9 @@ def dial(request, callback_id):
     call_sid = security.sid(p, "CallSid")
     status = security.choice(p, "DialCallStatus", security.DIAL_STATUSES)
     seconds = security.seconds(p, "DialCallDuration", required=False)
-    cb = services.bridge_ended(callback_id, call_sid, status, seconds)
+    bridged = security.choice(p, "DialBridged", {"true", "false"}, required=False)
+    cb = services.bridge_ended(callback_id, call_sid, status, seconds,
+                               bridged={"true": True, "false": False}.get(bridged))
     if cb.status == cb.Status.REFUSED:
         return xml(twiml.goodbye("refused_by_caller"))
     if cb.status in (cb.Status.COMPLETED, cb.Status.TOO_SHORT):

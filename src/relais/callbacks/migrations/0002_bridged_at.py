@@ -12,6 +12,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='callback',
+            name='caller_answered_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='callback',
             name='bridged_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
