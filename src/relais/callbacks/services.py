@@ -44,6 +44,7 @@ from relais.routing import access
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
 
+from . import returns
 from .models import Callback, CallbackRefusal
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,10 @@ def start(delivery: Delivery, user) -> Callback:
                                      professional=professional).exists():
                 raise CallbackRefused("Vos crédits pour cette demande ont été rendus : elle "
                                       "n'est plus disponible.", "refunded")
+            returned = returns.reason_for(delivery.voicemail_id, professional.pk)
+            if returned:
+                raise CallbackRefused(f"Cette demande ne peut plus être facturée : {returned}",
+                                      "returned")
             # Paid professionals and other professionals' call-backs dialling the caller
             # now: concurrent call-backs never exceed the cap.
             taken = cap_reached(delivery, professional.pk)
@@ -349,7 +354,7 @@ def caller_refused(callback_id, parent_sid: str) -> Callback:
     return cb
 
 
-REASON_REFUSED = "La personne a refusé les rappels pour ce message."
+REASON_REFUSED = returns.REASON_REFUSED
 
 
 def bridged_seconds(cb: Callback, dial_seconds: int | None) -> int:
@@ -402,6 +407,9 @@ def _charge(cb: Callback) -> None:
     if vm is None or Unlock.objects.filter(voicemail=vm,
                                            professional_id=cb.professional_id).exists():
         return  # paid already (or returned: never charged again)
+    if returns.reason_for(vm, cb.professional_id):
+        cb.error = "returned"  # it would be returned at once: never taken
+        return
     taken = Unlock.objects.filter(voicemail=vm, refunded_at__isnull=True).count()
     if taken >= credits.cap():
         cb.error = "cap"
@@ -482,7 +490,10 @@ def lead_card(delivery: Delivery) -> LeadCard:
     problem = _why_not(delivery, professional_id) if professional_id else None
     refusal = problem.message if problem else ""
     if not refusal and not own and not paid:
-        if connected >= credits.cap():
+        returned = returns.reason_for(vm, professional_id)
+        if returned:
+            refusal = f"Cette demande ne peut plus être facturée : {returned}"
+        elif connected >= credits.cap():
             refusal = "Le maximum de professionnels mis en relation est atteint."
         elif balance < credits.cost():
             refusal = "Crédits insuffisants pour une mise en relation."
