@@ -263,3 +263,30 @@ def test_the_minimum_counts_the_bridged_conversation_not_the_whisper(routed, ope
         assert (cb.status, cb.bridge_seconds, cb.charged_credits) == (*expected, 0)
     assert credits.balance(d.listing.professional) == 5
     assert not Unlock.objects.exists()
+
+
+def test_a_long_connected_call_back_still_holds_its_credits(operator, settings):
+    """The 10-minute staleness applies to a call still ringing the professional, never to
+    one connected to the caller (a 15-minute conversation may still be charged)."""
+    settings.RELAIS_UNLOCK_COST = 2
+    mine = f.listing(*offset(*NANTES, 3), ["plombier"], name="Moi", email="moi@example.org")
+    mine.forward_number = "+33639987777"
+    mine.save(update_fields=["forward_number"])
+    TrackingNumber.objects.create(e164="+33199007777", listing=mine)
+    called = f.listing(*NANTES, ["plombier"], name="Appelé", email="a@example.org")
+    first, second = (next(d for d in f.route(f.voicemail(called, caller=c))[1]
+                          if d.listing_id == mine.pk) for c in ("+33612340001", "+33612340002"))
+    credits.grant(mine.professional, 2, by=operator)
+    with local.manual_dialing():
+        local.take_placed()
+        cb = services.start(first, mine.professional.user)
+        (_, sid), = local.take_placed()
+        assert b"<Dial" in _pro_presses_1(cb, sid).content
+        Callback.objects.filter(pk=cb.pk).update(
+            created_at=timezone.now() - timedelta(minutes=15))
+        with pytest.raises(services.CallbackRefused) as refused:
+            services.start(second, mine.professional.user)
+        assert refused.value.code == "balance"
+        # Still ringing the professional after 15 minutes: stale, the credits are free.
+        Callback.objects.filter(pk=cb.pk).update(status="calling_pro")
+        services.start(second, mine.professional.user)

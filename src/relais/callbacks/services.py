@@ -31,6 +31,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -188,11 +189,16 @@ def start(delivery: Delivery, user) -> Callback:
                     "le maximum : la demande n'est plus proposée.", "cap")
             # Credits promised to call-backs still in progress on other unpaid requests
             # count as spent: two at once never overdraw the balance.
+            # A call still ringing the professional for 10 minutes is stale; one dialling
+            # or bridged to the caller counts however long it lasts.
+            now = timezone.now()
+            live = (Q(status=Callback.Status.CALLING_PRO,
+                      created_at__gt=now - timedelta(minutes=10))
+                    | Q(status=Callback.Status.CALLING_CALLER,
+                        created_at__gt=now - CONNECTING_FOR))
             pending = sum(1 for vm_id in Callback.objects.filter(
-                professional=professional, unlock__isnull=True,
-                delivery__kind=Delivery.Kind.SHARED,
-                created_at__gt=timezone.now() - timedelta(minutes=10))
-                .exclude(status__in=Callback.FINAL)
+                live, professional=professional, unlock__isnull=True,
+                delivery__kind=Delivery.Kind.SHARED)
                 .exclude(voicemail_id=delivery.voicemail_id)
                 .values_list("voicemail_id", flat=True).distinct()
                 if _paid(vm_id, professional.pk) is None)
