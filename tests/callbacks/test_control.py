@@ -10,6 +10,7 @@ from django.utils import timezone
 from relais.callbacks import services
 from relais.callbacks.models import Callback, CallbackRefusal
 from relais.calls.providers import local
+from relais.core import audit
 from relais.credits import services as credits
 from relais.credits.models import CreditEntry, Unlock
 from relais.demo.callback_phone import play
@@ -183,3 +184,19 @@ def test_after_the_moderations_rejection_nothing_is_charged(funded):
     assert refused.value.code == "returned"
     assert "modération" in services.lead_card(shared[0]).refusal
     assert credits.balance(shared[0].listing.professional) == 10
+
+
+def test_the_portal_never_says_the_number_stayed_hidden_once_it_was_shown(
+        funded, client, settings):
+    """The operator reveals numbers: a professional who called back through Relais then
+    displayed the number — the portal says it was shown."""
+    settings.RELAIS_REVEAL_NUMBERS = True
+    vm, _own, shared = funded
+    cb, _ = call_back(shared[0])
+    pro_user = shared[0].listing.professional.user
+    assert credits.reveal(cb.unlock, audit.Actor.professional(pro_user, shared[0].listing))
+    client.post(reverse("privacy:start"), {"reference": vm.reference, "number": CALLER_FR})
+    client.post(reverse("privacy:code"), {"code": last_code(CALLER)})
+    html = client.get(reverse("privacy:message")).content.decode()
+    assert "Voisin 0" in html and "numéro affiché le" in html
+    assert "votre numéro ne lui a pas été communiqué" not in html
