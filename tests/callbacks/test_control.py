@@ -10,6 +10,7 @@ from django.utils import timezone
 from relais.callbacks import services
 from relais.callbacks.models import Callback, CallbackRefusal
 from relais.calls.providers import local
+from relais.core import audit
 from relais.credits import services as credits
 from relais.credits.models import CreditEntry, Unlock
 from relais.demo.callback_phone import play
@@ -144,3 +145,58 @@ def test_the_callers_portal_says_who_called_back_and_that_the_number_stayed_hidd
     assert "Voisin 0" in html
     assert "vous a rappelé via Relais : votre numéro ne lui a pas été communiqué" in html
     assert "mise en relation par téléphone" in html  # the message's audit trail
+
+
+def test_a_returned_message_is_never_charged_again(funded):
+    """After the returns fire, a later call-back is refused, one already ringing connects
+    free, and the lead card says why; a pro's own "pas pour moi" does not return their
+    own charge."""
+    vm, _own, shared = funded
+    assert call_back(shared[0])[0].charged_credits == 2
+    with local.manual_dialing():
+        local.take_placed()
+        ringing = services.start(shared[1], shared[1].listing.professional.user)
+        (call, sid), = local.take_placed()
+    record_feedback(shared[0], Feedback.Kind.NOT_A_REQUEST)  # their own opinion
+    record_feedback(shared[3], Feedback.Kind.NOT_A_REQUEST)
+    assert credits.balance(shared[0].listing.professional) == 8  # 1 other opinion
+    record_feedback(shared[4], Feedback.Kind.WRONG_METIER)  # 2 others: returned
+    assert credits.balance(shared[0].listing.professional) == 10
+    assert play(InProcess(), call, sid, seconds=60).connected
+    ringing.refresh_from_db()
+    assert (ringing.status, ringing.charged_credits, ringing.unlock) == ("completed", 0, None)
+    assert credits.balance(shared[1].listing.professional) == 10
+    with pytest.raises(services.CallbackRefused) as refused:
+        call_back(shared[2])
+    assert refused.value.code == "returned"
+    card = services.lead_card(shared[2])
+    assert not card.can_call and "pas pour moi" in card.refusal
+    assert not Unlock.objects.filter(voicemail=vm, refunded_at__isnull=True).exists()
+
+
+def test_after_the_moderations_rejection_nothing_is_charged(funded):
+    vm, _own, shared = funded
+    row = RoutingDecision.objects.get(voicemail=vm)
+    row.moderation = RoutingDecision.Moderation.REJECTED
+    row.save()
+    with pytest.raises(services.CallbackRefused) as refused:
+        call_back(shared[0])
+    assert refused.value.code == "returned"
+    assert "modération" in services.lead_card(shared[0]).refusal
+    assert credits.balance(shared[0].listing.professional) == 10
+
+
+def test_the_portal_never_says_the_number_stayed_hidden_once_it_was_shown(
+        funded, client, settings):
+    """The operator reveals numbers: a professional who called back through Relais then
+    displayed the number — the portal says it was shown."""
+    settings.RELAIS_REVEAL_NUMBERS = True
+    vm, _own, shared = funded
+    cb, _ = call_back(shared[0])
+    pro_user = shared[0].listing.professional.user
+    assert credits.reveal(cb.unlock, audit.Actor.professional(pro_user, shared[0].listing))
+    client.post(reverse("privacy:start"), {"reference": vm.reference, "number": CALLER_FR})
+    client.post(reverse("privacy:code"), {"code": last_code(CALLER)})
+    html = client.get(reverse("privacy:message")).content.decode()
+    assert "Voisin 0" in html and "numéro affiché le" in html
+    assert "votre numéro ne lui a pas été communiqué" not in html

@@ -2,6 +2,7 @@
 client against a local server answering as api.twilio.com does)."""
 
 import json
+import socket
 from urllib.parse import parse_qs
 
 import pytest
@@ -85,4 +86,30 @@ def test_a_refused_call_is_a_clear_error_and_costs_nothing(routed, operator, twi
     assert refused.value.code == "provider"
     cb = Callback.objects.get()
     assert cb.status == "failed" and "Geographic permission" in cb.error
+    assert credits.balance(d.listing.professional) == 5
+
+
+def test_an_unreachable_provider_is_a_clear_error_and_costs_nothing(routed, operator,
+                                                                   monkeypatch, settings):
+    """A network error (nothing listens on the API's port) fails the call-back at once."""
+    _vm, _own, shared = routed
+    d = shared[0]
+    credits.grant(d.listing.professional, 5, by=operator)
+    settings.RELAIS_DEMO = False  # outbound calls go to Twilio
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = SID, TOKEN
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def client():
+        c = Client(SID, TOKEN)
+        c.api.base_url = f"http://127.0.0.1:{port}"
+        return c
+
+    monkeypatch.setattr(twilio, "client", client)
+    with pytest.raises(services.CallbackRefused) as refused:
+        services.start(d, d.listing.professional.user)
+    assert refused.value.code == "provider"
+    cb = Callback.objects.get()
+    assert cb.status == "failed" and cb.ended_at is not None
     assert credits.balance(d.listing.professional) == 5

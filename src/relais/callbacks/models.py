@@ -52,7 +52,8 @@ class Callback(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices,
                               default=Status.CALLING_PRO)
     pro_call_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    # The bridge's length (DialCallDuration), when the caller's leg was answered.
+    # The bridged conversation's length: DialCallDuration minus the whisper (the time from
+    # the caller's answer to their 1).
     bridge_seconds = models.PositiveIntegerField(null=True, blank=True)
     charged_credits = models.PositiveIntegerField(default=0)
     unlock = models.ForeignKey(Unlock, null=True, blank=True, on_delete=models.SET_NULL,
@@ -60,6 +61,12 @@ class Callback(models.Model):
     error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)
+    # When the caller's leg answered (its whisper was requested): DialCallDuration counts
+    # from there, the whisper included; the time before the 1 is not charged.
+    caller_answered_at = models.DateTimeField(null=True, blank=True)
+    # When the caller pressed 1 during their whisper: the bridge starts (nothing is
+    # bridged, nothing charged, without that key: an answering machine presses nothing).
+    bridged_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -3,13 +3,18 @@
 - :func:`start` — the professional asks Relais to call the caller back: checked, then the
   provider calls the professional's forward number (:class:`CallbackRefused` otherwise,
   with a French message, nothing placed, nothing charged);
-- :func:`pro_answered` — the professional picked up: still allowed? (the caller may have
+- :func:`pro_picked_up` — the professional's phone answered: the whisper and a
+  <Gather>; nothing is dialled unless they press 1 (a voicemail greeting presses nothing);
+- :func:`pro_answered` — the professional pressed 1: still allowed? (the caller may have
   withdrawn or refused meanwhile) then the numbers to dial (the caller's number is read
   here, audited, and goes to the provider only);
+- :func:`caller_accepted` — the caller pressed 1: the bridge starts (no key: no bridge,
+  no charge);
 - :func:`caller_refused` — the caller pressed 9: no more call-backs for this message,
   and the charges of this message are returned;
 - :func:`bridge_ended` — the <Dial> ended: the charge, once per professional and message,
-  only for an answered bridge of at least ``RELAIS_CALLBACK_MIN_SECONDS``;
+  only for a bridge (the caller's 1; DialBridged when sent) of at least
+  ``RELAIS_CALLBACK_MIN_SECONDS`` of conversation, the whisper not counted;
 - :func:`pro_leg_ended` — the provider's status callback for the professional's leg;
 - :func:`lead_card` — "why this lead", shown before anything is spent.
 
@@ -26,6 +31,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,6 +45,7 @@ from relais.routing import access
 from relais.routing.models import Delivery
 from relais.voicemail.models import Voicemail
 
+from . import returns
 from .models import Callback, CallbackRefusal
 
 logger = logging.getLogger(__name__)
@@ -104,6 +111,28 @@ def _paid(voicemail_id, professional_id) -> Unlock | None:
                                  refunded_at__isnull=True).first()
 
 
+CONNECTING_FOR = timedelta(hours=2)  # a call-back dialling the caller longer is stale
+
+
+def cap_reached(delivery: Delivery, professional_id) -> int | None:
+    """How many professionals hold or are connecting to this shared message, if that
+    reaches the cap for this unpaid professional (None: not reached, or their own message,
+    or paid already). The caller locks the voicemail row (``select_for_update``)."""
+    if delivery.kind != Delivery.Kind.SHARED or _paid(delivery.voicemail_id,
+                                                      professional_id) is not None:
+        return None
+    paid = set(Unlock.objects.filter(voicemail_id=delivery.voicemail_id,
+                                     refunded_at__isnull=True)
+               .values_list("professional_id", flat=True))
+    connecting = set(Callback.objects.filter(
+        voicemail_id=delivery.voicemail_id, status=Callback.Status.CALLING_CALLER,
+        created_at__gt=timezone.now() - CONNECTING_FOR)
+        .exclude(professional_id=professional_id)
+        .values_list("professional_id", flat=True)) - paid
+    taken = len(paid) + len(connecting)
+    return taken if taken >= credits.cap() else None
+
+
 def attempts_today(voicemail_id, professional_id) -> int:
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return Callback.objects.filter(voicemail_id=voicemail_id, professional_id=professional_id,
@@ -129,6 +158,8 @@ def start(delivery: Delivery, user) -> Callback:
         raise CallbackRefused("Votre fiche n'a pas de numéro de renvoi ou de numéro de suivi : "
                               "Relais ne peut pas vous appeler.", "no_forward")
     with transaction.atomic():
+        # The voicemail first, then the professional (as _charge does): no deadlock.
+        Voicemail.objects.select_for_update().filter(pk=delivery.voicemail_id).first()
         Professional.objects.select_for_update().filter(pk=professional.pk).first()
         mine = Callback.objects.filter(voicemail_id=delivery.voicemail_id,
                                        professional=professional)
@@ -145,19 +176,29 @@ def start(delivery: Delivery, user) -> Callback:
                                      professional=professional).exists():
                 raise CallbackRefused("Vos crédits pour cette demande ont été rendus : elle "
                                       "n'est plus disponible.", "refunded")
-            taken = Unlock.objects.filter(voicemail_id=delivery.voicemail_id,
-                                          refunded_at__isnull=True).count()
-            if taken >= credits.cap():
+            returned = returns.reason_for(delivery.voicemail_id, professional.pk)
+            if returned:
+                raise CallbackRefused(f"Cette demande ne peut plus être facturée : {returned}",
+                                      "returned")
+            # Paid professionals and other professionals' call-backs dialling the caller
+            # now: concurrent call-backs never exceed the cap.
+            taken = cap_reached(delivery, professional.pk)
+            if taken is not None:
                 raise CallbackRefused(
                     f"{taken} professionnels ont déjà été mis en relation avec cette personne, "
                     "le maximum : la demande n'est plus proposée.", "cap")
             # Credits promised to call-backs still in progress on other unpaid requests
             # count as spent: two at once never overdraw the balance.
+            # A call still ringing the professional for 10 minutes is stale; one dialling
+            # or bridged to the caller counts however long it lasts.
+            now = timezone.now()
+            live = (Q(status=Callback.Status.CALLING_PRO,
+                      created_at__gt=now - timedelta(minutes=10))
+                    | Q(status=Callback.Status.CALLING_CALLER,
+                        created_at__gt=now - CONNECTING_FOR))
             pending = sum(1 for vm_id in Callback.objects.filter(
-                professional=professional, unlock__isnull=True,
-                delivery__kind=Delivery.Kind.SHARED,
-                created_at__gt=timezone.now() - timedelta(minutes=10))
-                .exclude(status__in=Callback.FINAL)
+                live, professional=professional, unlock__isnull=True,
+                delivery__kind=Delivery.Kind.SHARED)
                 .exclude(voicemail_id=delivery.voicemail_id)
                 .values_list("voicemail_id", flat=True).distinct()
                 if _paid(vm_id, professional.pk) is None)
@@ -228,17 +269,45 @@ def _day(vm: Voicemail) -> str:
     return f"{at.day} {months[at.month - 1]}"
 
 
-def pro_answered(callback_id, call_sid: str) -> tuple[Callback, Bridge]:
+def _stop_if_not_allowed(cb: Callback) -> Delivery | None:
+    """The delivery if the call-back may go on; else the call-back is stopped (None)."""
+    d = (Delivery.objects.select_related("voicemail__metier", "listing")
+         .filter(pk=cb.delivery_id).first())
+    problem = _why_not(d, cb.professional_id) if d else CallbackRefused("gone", "gone")
+    if problem is not None:
+        cb.status, cb.error, cb.ended_at = Callback.Status.STOPPED, problem.code, \
+            timezone.now()
+        cb.save(update_fields=["status", "error", "ended_at"])
+        return None
+    return d
+
+
+def pro_picked_up(callback_id, call_sid: str) -> tuple[Callback, Bridge]:
+    """The professional's phone answered (maybe a voicemail greeting): the whisper and
+    its <Gather> only; the caller's number is neither read nor dialled before their 1."""
     with transaction.atomic():
         cb = _callback(callback_id, call_sid, lock=True)
-        d = (Delivery.objects.select_related("voicemail__metier", "listing")
-             .filter(pk=cb.delivery_id).first())
         if not cb.in_progress:
             return cb, Bridge(False)
-        problem = _why_not(d, cb.professional_id) if d else CallbackRefused("gone", "gone")
-        if problem is not None:
-            cb.status, cb.error, cb.ended_at = Callback.Status.STOPPED, problem.code, \
-                timezone.now()
+        d = _stop_if_not_allowed(cb)
+        if d is None:
+            return cb, Bridge(False)
+        vm = d.voicemail
+        return cb, Bridge(True, metier=vm.metier.label if vm.metier_id else "", day=_day(vm))
+
+
+def pro_answered(callback_id, call_sid: str) -> tuple[Callback, Bridge]:
+    """The professional pressed 1 after the whisper: the numbers to dial."""
+    with transaction.atomic():
+        cb = _callback(callback_id, call_sid, lock=True)
+        if cb.status != Callback.Status.CALLING_PRO:
+            return cb, Bridge(False)  # ended, or already dialling (a replayed key)
+        d = _stop_if_not_allowed(cb)
+        if d is None:
+            return cb, Bridge(False)
+        Voicemail.objects.select_for_update().filter(pk=d.voicemail_id).first()
+        if cap_reached(d, cb.professional_id) is not None:
+            cb.status, cb.error, cb.ended_at = Callback.Status.STOPPED, "cap", timezone.now()
             cb.save(update_fields=["status", "error", "ended_at"])
             return cb, Bridge(False)
         cb.status, cb.answered_at = Callback.Status.CALLING_CALLER, timezone.now()
@@ -254,10 +323,23 @@ def pro_answered(callback_id, call_sid: str) -> tuple[Callback, Bridge]:
 
 def caller_whisper(callback_id, parent_sid: str) -> tuple[Callback, Bridge]:
     cb = _callback(callback_id, parent_sid)
+    if cb.caller_answered_at is None and cb.in_progress:
+        Callback.objects.filter(pk=cb.pk, caller_answered_at__isnull=True).update(
+            caller_answered_at=timezone.now())
     vm = Voicemail.objects.filter(pk=cb.voicemail_id).first()
     if vm is None:
         return cb, Bridge(False)
     return cb, Bridge(cb.in_progress, day=_day(vm), name=cb.listing_name)
+
+
+def caller_accepted(callback_id, parent_sid: str) -> Callback:
+    """The caller pressed 1 during their whisper: the bridge starts now."""
+    with transaction.atomic():
+        cb = _callback(callback_id, parent_sid, lock=True)
+        if cb.status == Callback.Status.CALLING_CALLER and cb.bridged_at is None:
+            cb.bridged_at = timezone.now()
+            cb.save(update_fields=["bridged_at"])
+    return cb
 
 
 def caller_refused(callback_id, parent_sid: str) -> Callback:
@@ -278,19 +360,32 @@ def caller_refused(callback_id, parent_sid: str) -> Callback:
     return cb
 
 
-REASON_REFUSED = "La personne a refusé les rappels pour ce message."
+REASON_REFUSED = returns.REASON_REFUSED
+
+
+def bridged_seconds(cb: Callback, dial_seconds: int | None) -> int:
+    """The conversation's length: DialCallDuration (from the caller's answer) minus the
+    whisper, i.e. the time between the caller's answer and their 1."""
+    whisper = 0
+    if cb.bridged_at and cb.caller_answered_at:
+        whisper = max(0, round((cb.bridged_at - cb.caller_answered_at).total_seconds()))
+    return max(0, (dial_seconds or 0) - whisper)
 
 
 def bridge_ended(callback_id, call_sid: str, dial_status: str,
-                 seconds: int | None) -> Callback:
-    """The <Dial> to the caller ended: settle the call-back, charge it if it counts."""
+                 seconds: int | None, bridged: bool | None = None) -> Callback:
+    """The <Dial> to the caller ended: settle the call-back, charge it if it counts.
+    ``bridged`` is the provider's DialBridged when it sends it (False: never bridged)."""
     with transaction.atomic():
         cb = _callback(callback_id, call_sid, lock=True)
         if not cb.in_progress:
             return cb  # replayed, refused by the caller, or stopped: nothing more
         cb.ended_at = timezone.now()
-        if dial_status in ("completed", "answered"):
-            cb.bridge_seconds = seconds or 0
+        if dial_status in ("completed", "answered") and (cb.bridged_at is None
+                                                         or bridged is False):
+            cb.status = Callback.Status.CALLER_NO_ANSWER  # no 1 pressed: never bridged
+        elif dial_status in ("completed", "answered"):
+            cb.bridge_seconds = bridged_seconds(cb, seconds)
             if cb.bridge_seconds >= min_seconds():
                 cb.status = Callback.Status.COMPLETED
                 _charge(cb)
@@ -318,6 +413,9 @@ def _charge(cb: Callback) -> None:
     if vm is None or Unlock.objects.filter(voicemail=vm,
                                            professional_id=cb.professional_id).exists():
         return  # paid already (or returned: never charged again)
+    if returns.reason_for(vm, cb.professional_id):
+        cb.error = "returned"  # it would be returned at once: never taken
+        return
     taken = Unlock.objects.filter(voicemail=vm, refunded_at__isnull=True).count()
     if taken >= credits.cap():
         cb.error = "cap"
@@ -347,8 +445,11 @@ def pro_leg_ended(callback_id, call_sid: str, call_status: str) -> Callback:
                          "no-answer": Callback.Status.PRO_NO_ANSWER,
                          "canceled": Callback.Status.PRO_NO_ANSWER,
                          }.get(call_status, Callback.Status.FAILED)
-            if cb.answered_at and call_status == "completed":
-                cb.status = Callback.Status.CALLER_NO_ANSWER  # hung up before the bridge
+            if call_status == "completed":
+                # Picked up but never pressed 1 (an answering machine): nothing dialled;
+                # pressed 1 then hung up before the bridge: the caller was not reached.
+                cb.status = (Callback.Status.CALLER_NO_ANSWER if cb.answered_at
+                             else Callback.Status.PRO_NO_ANSWER)
             cb.error = cb.error or (call_status if cb.status == Callback.Status.FAILED else "")
             cb.ended_at = timezone.now()
             cb.save(update_fields=["status", "error", "ended_at"])
@@ -395,7 +496,10 @@ def lead_card(delivery: Delivery) -> LeadCard:
     problem = _why_not(delivery, professional_id) if professional_id else None
     refusal = problem.message if problem else ""
     if not refusal and not own and not paid:
-        if connected >= credits.cap():
+        returned = returns.reason_for(vm, professional_id)
+        if returned:
+            refusal = f"Cette demande ne peut plus être facturée : {returned}"
+        elif connected >= credits.cap():
             refusal = "Le maximum de professionnels mis en relation est atteint."
         elif balance < credits.cost():
             refusal = "Crédits insuffisants pour une mise en relation."

@@ -6,6 +6,7 @@ app_name = "callbacks"
 
 urlpatterns = [
     path("twilio/callback/<uuid:callback_id>/pro", views.pro, name="pro"),
+    path("twilio/callback/<uuid:callback_id>/pro_key", views.pro_key, name="pro_key"),
     path("twilio/callback/<uuid:callback_id>/caller", views.caller, name="caller"),
     path("twilio/callback/<uuid:callback_id>/key", views.key, name="key"),
     path("twilio/callback/<uuid:callback_id>/dial", views.dial, name="dial"),

@@ -1,6 +1,7 @@
 """The call-back's webhooks, signed like every provider webhook (:mod:`relais.calls.security`).
 
-``/telephony/twilio/callback/<id>/pro`` (the professional answered), ``…/caller`` (the
+``/telephony/twilio/callback/<id>/pro`` (the professional's phone answered: whisper and
+<Gather>), ``…/pro_key`` (they pressed 1: dial the caller), ``…/caller`` (the
 caller's whisper, ``<Number url>``), ``…/key`` (the whisper's <Gather>), ``…/dial`` (the
 <Dial> action: the bridge ended) and ``…/status`` (the professional's leg ended).
 """
@@ -35,10 +36,24 @@ def known(view):
 @known
 def pro(request, callback_id):
     call_sid = security.sid(request.POST, "CallSid")
-    cb, bridge = services.pro_answered(callback_id, call_sid)
+    cb, bridge = services.pro_picked_up(callback_id, call_sid)
     if not bridge.allowed:
         return xml(twiml.goodbye("stopped"))
-    return xml(twiml.bridge(bridge.caller_e164, bridge.caller_id, bridge.metier, bridge.day,
+    return xml(twiml.whisper_pro(bridge.metier, bridge.day,
+                                 services.webhook_url("pro_key", cb)))
+
+
+@twilio_webhook
+@known
+def pro_key(request, callback_id):
+    call_sid = security.sid(request.POST, "CallSid")
+    digits = security.digits(request.POST)
+    if not digits.startswith(twiml.CONNECT_KEY):
+        return xml(twiml.goodbye("pro_no_key"))
+    cb, bridge = services.pro_answered(callback_id, call_sid)
+    if not bridge.allowed:
+        return xml(twiml.goodbye("stopped_cap" if cb.error == "cap" else "stopped"))
+    return xml(twiml.bridge(bridge.caller_e164, bridge.caller_id,
                             action=services.webhook_url("dial", cb),
                             whisper_url=services.webhook_url("caller", cb)))
 
@@ -63,8 +78,11 @@ def key(request, callback_id):
     if digits.startswith(twiml.REFUSE_KEY):
         services.caller_refused(callback_id, parent)
         return xml(twiml.goodbye("caller_refused"))
-    services.caller_whisper(callback_id, parent)  # the call-back exists: connect
-    return xml(twiml.empty())
+    if not digits.startswith(twiml.CONNECT_KEY):
+        services.caller_whisper(callback_id, parent)  # the call-back exists
+        return xml(twiml.goodbye("caller_no_key"))
+    services.caller_accepted(callback_id, parent)
+    return xml(twiml.empty())  # the bridge starts
 
 
 @twilio_webhook
@@ -74,7 +92,9 @@ def dial(request, callback_id):
     call_sid = security.sid(p, "CallSid")
     status = security.choice(p, "DialCallStatus", security.DIAL_STATUSES)
     seconds = security.seconds(p, "DialCallDuration", required=False)
-    cb = services.bridge_ended(callback_id, call_sid, status, seconds)
+    bridged = security.choice(p, "DialBridged", {"true", "false"}, required=False)
+    cb = services.bridge_ended(callback_id, call_sid, status, seconds,
+                               bridged={"true": True, "false": False}.get(bridged))
     if cb.status == cb.Status.REFUSED:
         return xml(twiml.goodbye("refused_by_caller"))
     if cb.status in (cb.Status.COMPLETED, cb.Status.TOO_SHORT):

@@ -264,7 +264,8 @@ def reveal(unlock_: Unlock, actor: audit.Actor) -> str:
     return d.voicemail.caller_e164
 
 
-def refund_unshown(voicemail: Voicemail, *, reason: str, actor=None) -> int:
+def refund_unshown(voicemail: Voicemail, *, reason: str, actor=None,
+                   professional_id=None) -> int:
     """Refund every unlock of this message whose number was not shown yet.
 
     Called when the caller withdraws. Each refund is a ``refund`` ledger entry plus
@@ -274,8 +275,11 @@ def refund_unshown(voicemail: Voicemail, *, reason: str, actor=None) -> int:
     actor = actor or audit.Actor.system("credits")
     refunded = 0
     with transaction.atomic():
-        rows = list(Unlock.objects.select_for_update().filter(
-            voicemail=voicemail, shown_at__isnull=True, refunded_at__isnull=True))
+        rows = Unlock.objects.select_for_update().filter(
+            voicemail=voicemail, shown_at__isnull=True, refunded_at__isnull=True)
+        if professional_id is not None:  # this professional's only
+            rows = rows.filter(professional_id=professional_id)
+        rows = list(rows)
         now = timezone.now()
         for item in rows:
             item.refunded_at = now

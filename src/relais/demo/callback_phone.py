@@ -3,11 +3,12 @@ real webhooks, signed as Twilio signs them (the transports of :mod:`.phone`).
 
 Twilio, asked ``calls.create(to=PRO, from_=TRACKING, url=…, status_callback=…)``, rings
 the professional; when they answer it requests ``url`` and runs its TwiML: the whisper,
-then ``<Dial callerId=TRACKING><Number url=WHISPER>CALLER</Number></Dial>``. The caller's
-phone rings; answered, the whisper document (``<Gather>``: 9 refuses) is run on the
-caller's leg, then the two are bridged; the <Dial> action gets ``DialCallStatus`` and
-``DialCallDuration``; the status callback ends the professional's leg. This module does
-exactly that, with the outcome chosen for each leg.
+a ``<Gather>`` (the professional presses 1; an answering machine presses nothing and the
+call ends), then ``<Dial callerId=TRACKING><Number url=WHISPER>CALLER</Number></Dial>``. The
+caller's phone rings; answered, the whisper document (``<Gather>``: 1 connects, 9 refuses,
+nothing hangs up) is run on the caller's leg, then the two are bridged; the <Dial> action
+gets ``DialCallStatus`` and ``DialCallDuration``; the status callback ends the
+professional's leg. This module does exactly that, with the outcome chosen for each leg.
 """
 
 import xml.etree.ElementTree as ET
@@ -20,8 +21,10 @@ from relais.calls.providers import OutboundCall
 
 from .phone import API_VERSION, InProcess, PhoneError, new_sid
 
-PRO_OUTCOMES = ("answers", "no-answer", "busy")
-CALLER_OUTCOMES = ("answers", "no-answer", "busy", "refuses")
+# "answers": picks up and presses 1 after the whisper; "voicemail": an answering machine
+# picks up and presses nothing; "refuses" (the caller): presses 9.
+PRO_OUTCOMES = ("answers", "no-answer", "busy", "voicemail")
+CALLER_OUTCOMES = ("answers", "no-answer", "busy", "refuses", "voicemail")
 
 
 @dataclass
@@ -72,10 +75,18 @@ class _Legs:
         self.post(self.call.status_callback, final, twiml=False)
 
     def run(self, pro: str, caller: str, seconds: int) -> CallbackResult:
-        if pro != "answers":
+        if pro not in ("answers", "voicemail"):
             self.end("busy" if pro == "busy" else "no-answer", 0)
             return self.result
         doc = self.post(self.call.url, self.base("in-progress"))
+        gather = doc.find("Gather") if doc is not None else None
+        if gather is not None:  # the whisper: 1 to call the person
+            self.result.pro_heard += self.says(gather)
+            if pro == "answers":
+                doc = self.post(gather.get("action"), {**self.base("in-progress"),
+                                                       "Digits": "1"})
+            else:  # an answering machine presses nothing: the rest of the document
+                doc.remove(gather)
         dial = doc.find("Dial") if doc is not None else None
         if doc is not None:
             self.result.pro_heard += [s for v in doc if v.tag == "Say"
@@ -88,21 +99,29 @@ class _Legs:
         self.result.caller_leg = {"to": to, "caller_id": dial.get("callerId", "")}
         child = new_sid("CA")
         status, duration = {"answers": ("completed", seconds), "refuses": ("completed", seconds),
+                            "voicemail": ("completed", seconds),
                             "busy": ("busy", 0)}.get(caller, ("no-answer", 0))
         refused = False
-        if caller in ("answers", "refuses") and number is not None and number.get("url"):
+        if caller in ("answers", "refuses", "voicemail") and number is not None \
+                and number.get("url"):
             params = {**self.base("in-progress"), "CallSid": child,
                       "ParentCallSid": self.result.pro_call_sid, "Direction": "outbound-dial",
                       "From": dial.get("callerId", ""), "To": to}
             whisper = self.post(number.get("url"), params)
             if whisper is not None:
-                self.result.caller_heard += self.says(whisper)
                 gather = whisper.find("Gather")
-                if caller == "refuses" and gather is not None:
-                    nxt = self.post(gather.get("action"), {**params, "Digits": "9"})
+                pressed = gather is not None and caller != "voicemail"
+                self.result.caller_heard += self.says(gather if pressed else whisper)
+                if gather is None:
+                    refused = whisper.find("Hangup") is not None
+                elif caller == "voicemail":  # presses nothing: what follows the <Gather>
+                    refused = whisper.find("Hangup") is not None
+                else:
+                    key = "9" if caller == "refuses" else "1"
+                    nxt = self.post(gather.get("action"), {**params, "Digits": key})
                     if nxt is not None:
                         self.result.caller_heard += self.says(nxt)
-                    refused = nxt is not None and nxt.find("Hangup") is not None
+                    refused = nxt is None or nxt.find("Hangup") is not None
             else:
                 refused = True  # an error in the whisper: Twilio does not connect
         self.result.connected = status == "completed" and not refused

@@ -89,6 +89,7 @@ class Twilio(Provider):
 
     def place_call(self, call: OutboundCall) -> str:
         """Twilio's REST API: ``calls.create`` with the TwiML URL and status callback."""
+        import requests
         from twilio.base.exceptions import TwilioException
 
         try:
@@ -97,7 +98,9 @@ class Twilio(Provider):
                 status_callback=call.status_callback, status_callback_method="POST",
                 status_callback_event=["completed"], timeout=call.timeout,
             )
-        except TwilioException as exc:
+        except (TwilioException, requests.RequestException, OSError) as exc:
+            # Refused by Twilio, or never reached (network, DNS, timeout): a clear failure,
+            # never a call-back left "calling".
             raise CallFailed(str(exc)) from exc
         return created.sid
 

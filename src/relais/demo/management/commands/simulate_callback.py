@@ -2,8 +2,8 @@
 Relais, the local provider playing both legs.
 
     relais simulate_callback --link SIGNED_LINK \\
-        --pro-answers|--pro-no-answer \\
-        --caller-answers|--caller-no-answer|--caller-busy|--caller-refuses \\
+        --pro-answers|--pro-no-answer|--pro-voicemail \\
+        --caller-answers|--caller-no-answer|--caller-busy|--caller-refuses|--caller-voicemail \\
         --seconds N [--url http://127.0.0.1:8000] --json
 
 The signed link (``/r/<token>/``, from the notification e-mail) names the delivery and
@@ -12,7 +12,9 @@ its professional: the call-back is started as if they had clicked "Rappeler via 
 process by default, or over HTTP to a running Relais (``--url``; it must share this
 database and TWILIO_* credentials). Prints one JSON object with ``--json``: ``connected``,
 ``caller_leg`` {``to``, ``caller_id``}, ``pro_leg`` {``to``, ``caller_id``},
-``charged_credits``, ``status``, ``errors``.
+``charged_credits``, ``status``, ``errors``. An answering leg presses the key its
+whisper asks for (1; 9 with ``--caller-refuses``); ``--pro-voicemail`` and
+``--caller-voicemail`` are answering machines: they pick up and press nothing.
 """
 
 import json
@@ -46,8 +48,10 @@ class Command(BaseCommand):
         pro.add_argument("--pro-answers", dest="pro", action="store_const", const="answers")
         pro.add_argument("--pro-no-answer", dest="pro", action="store_const",
                          const="no-answer")
+        pro.add_argument("--pro-voicemail", dest="pro", action="store_const",
+                         const="voicemail", help="An answering machine: picks up, no key.")
         caller = parser.add_mutually_exclusive_group()
-        for outcome in ("answers", "no-answer", "busy", "refuses"):
+        for outcome in ("answers", "no-answer", "busy", "refuses", "voicemail"):
             caller.add_argument(f"--caller-{outcome}", dest="caller", action="store_const",
                                 const=outcome)
         parser.add_argument("--seconds", type=int, default=45,
