@@ -260,3 +260,26 @@ def test_a_recording_reported_after_the_call_decides_receipt_or_invitation(
         assert vm.reference in text.body and text.sender == ""
     else:
         assert "sans laisser de message" in text.body and text.sender == TRACKING
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    ("oui", "yes"), ("Oui merci !", "yes"), ("OK", "yes"), ("non merci", "no"),
+    ("Non", "no"), ("Non urgent, fuite sous l'évier", ""),
+    ("Oui bonjour, j'ai une fuite sous l'évier", ""), ("Une fuite", "")])
+def test_only_a_short_text_is_an_answer(body, said):
+    from relais.texts.services import answer
+
+    assert answer(sms.keyword(body)) == said
+
+
+@pytest.mark.django_db
+def test_a_long_text_starting_with_oui_or_non_is_a_new_request_not_an_answer(phone, tracking):
+    phone.text(TRACKING, CALLER, "Une fuite sous l'évier.")
+    [reply] = phone.text(TRACKING, CALLER, "Non urgent, la chasse d'eau fuit aussi.").replies
+    first, second = Voicemail.objects.order_by("created_at")
+    assert second.transcript == "Non urgent, la chasse d'eau fuit aussi."
+    assert second.reference in reply
+    assert (first.consent, second.consent_recorded_at) == ("private", None)
+    phone.text(TRACKING, CALLER, "Oui bonjour, j'ai aussi une fuite au garage.")
+    assert Voicemail.objects.count() == 3
+    assert Voicemail.objects.order_by("created_at").last().transcript.startswith("Oui bonjour")

@@ -65,9 +65,17 @@ def listing_name(listing) -> str:
     return listing.establishment.name[:60]
 
 
+MAX_ANSWER_WORDS = 3  # « oui », « oui merci », « non merci bien »: longer is a request
+
+
 def answer(word: str) -> str:
-    """"yes" (OUI, « oui merci », OK…), "no" (NON…) or "" for anything else."""
-    first = re.split(r"[^A-Z']+", word, maxsplit=1)[0] if word else ""
+    """"yes" (OUI, « oui merci », OK…), "no" (NON…) or "" for anything else. Only a short
+    text is an answer: « Non urgent, fuite sous l'évier » or « Oui bonjour, j'ai une
+    fuite… » are new requests (nothing the caller writes is lost)."""
+    words = [w for w in re.split(r"[^A-Z']+", word) if w] if word else []
+    if not words or len(words) > MAX_ANSWER_WORDS:
+        return ""
+    first = words[0]
     if word in YES or first in YES:
         return "yes"
     if word in NO or first in NO:
