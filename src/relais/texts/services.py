@@ -31,6 +31,7 @@ from django.utils import timezone
 from relais.calls.models import BlockedCaller, Call, TrackingNumber
 from relais.calls.policy import over_rate_limit
 from relais.core import phones, sms
+from relais.directory.services import display_name
 from relais.voicemail import consent, pipeline
 from relais.voicemail.models import Voicemail
 
@@ -62,7 +63,7 @@ def portal_url() -> str:
 def listing_name(listing) -> str:
     if listing is None:
         return "ce professionnel"
-    return listing.establishment.name[:60]
+    return display_name(listing.establishment)[:60]  # never the NAF label as a name
 
 
 MAX_ANSWER_WORDS = 3  # « oui », « oui merci », « non merci bien »: longer is a request
