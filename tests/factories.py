@@ -228,7 +228,8 @@ def make_listing(siret="12345678900011", name="Plomberie Martin", status="approv
                  forward=FORWARD, email="pro@example.org") -> Listing:
     """A listing as the telephony tests need it: calls forwarded to ``forward``, no place
     and no métier; its professional's username is ``email`` (password ``x-Pa55-word``)."""
-    est = Establishment.objects.create(siret=siret, siren=siret[:9], name=name)
+    est = Establishment.objects.create(siret=siret, siren=siret[:9], name=name,
+                                     search_name=name.lower())  # a SIRENE trade name
     user = get_user_model().objects.create_user(username=email, email=email, password="x-Pa55-word")
     pro = Professional.objects.create(user=user)
     return Listing.objects.create(establishment=est, professional=pro, status=status,

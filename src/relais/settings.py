@@ -22,7 +22,9 @@ BASE_DIR = Path(__file__).resolve().parent
 # public URL, port) to var/relais.env, read here so that the ``relais`` command in a
 # plain shell, the worker and the web server agree. Variables set in the environment win.
 # RELAIS_ENV_FILE names another file; empty, none is read (the test suite sets it so).
-# The checkout's file is not read when SECRET_KEY or DATABASE_URL is set (a deployment).
+# The checkout's file is not read when SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS or
+# RELAIS_PUBLIC_URL is set (a deployment); DEBUG and RELAIS_DEMO are taken from a file only
+# when its RELAIS_PUBLIC_URL is on this machine (127.0.0.1, localhost).
 CHECKOUT = BASE_DIR.parent.parent
 IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "dev.py").is_file()
 CHECKOUT_ENV_FILE = CHECKOUT / "var" / "relais.env"
@@ -35,14 +37,47 @@ def _read_env_file() -> Path | None:
     path = Path(named) if named else (CHECKOUT_ENV_FILE if IN_CHECKOUT else None)
     if path is None or (not named and not path.is_file()):
         return None
-    if not named and (env.str("SECRET_KEY", default="") or env.str("DATABASE_URL", default="")):
-        # A deployment (its own secret or database) run from a checkout where someone once
-        # tried the demo must not inherit DEBUG or the demo from it.
+    if not named and _deployment_in_environment():
+        # A deployment (its own secret, database, hosts or URL) run from a checkout where
+        # someone once tried the demo must not inherit DEBUG or the demo from it.
         return None
     if not path.is_file():
         raise ImproperlyConfigured(f"RELAIS_ENV_FILE={named}: no such file.")
+    before = {name for name in LOCAL_ONLY_VARIABLES if name in env.ENVIRON}
     environ.Env.read_env(str(path), overwrite=False)
+    if not _is_local_url(_file_value(path, "RELAIS_PUBLIC_URL")):
+        # DEBUG and the demo come from the file only for a Relais on this machine.
+        for name in LOCAL_ONLY_VARIABLES - before:
+            env.ENVIRON.pop(name, None)
     return path
+
+
+DEPLOYMENT_VARIABLES = ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "RELAIS_PUBLIC_URL")
+LOCAL_ONLY_VARIABLES = frozenset({"DEBUG", "RELAIS_DEMO"})
+
+
+def _deployment_in_environment() -> bool:
+    """A deployment's own variable is set: the checkout's var/relais.env is not read."""
+    return any(env.str(name, default="") for name in DEPLOYMENT_VARIABLES)
+
+
+def _file_value(path: Path, name: str) -> str:
+    """``name``'s value in the env file ``path`` ("" if absent): KEY=VALUE lines."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and key.strip() == name:
+            return value.strip().strip("'\"")
+    return ""
+
+
+def _is_local_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 ENV_FILE = _read_env_file()

@@ -134,3 +134,28 @@ def test_a_number_is_either_dedicated_or_in_the_pool(numbers):
     with pytest.raises(CommandError, match="dedicated tracking number"):
         call_command("number_pool", "add", "+33159000009")
     assert not pool.is_pool_number("+33159000009")
+
+
+def test_a_refused_call_to_a_pool_number_does_not_hold_it(client, numbers, settings):
+    """A blocked (or rate-limited) caller dialling pool numbers must not keep them held:
+    only an accepted call extends the quiet period."""
+    from relais.calls.models import BlockedCaller
+
+    settings.RELAIS_POOL_BINDING_SECONDS = 1800
+    settings.RELAIS_POOL_QUIET_SECONDS = 3600
+    f.make_listing("11111111100011", forward="+33611111111", email="un@example.org")
+    pool.bind("11111111100011", VISITOR, timezone.now() - timedelta(hours=1))
+    number = PoolNumber.objects.get()
+    binding = PoolBinding.objects.get()
+    held = (number.free_at, binding.quiet_until)
+    BlockedCaller.objects.create(e164=f.PHONE_CALLER, reason="spam")
+    call(client, "CA" + "6" * 32)
+    assert Call.objects.get().outcome == "rejected"
+    number.refresh_from_db()
+    binding.refresh_from_db()
+    assert (number.free_at, binding.quiet_until) == held
+    BlockedCaller.objects.all().delete()
+    call(client, "CA" + "7" * 32)  # accepted: the quiet period runs from this call
+    number.refresh_from_db()
+    binding.refresh_from_db()
+    assert number.free_at > held[0] and binding.quiet_until > held[1]

@@ -247,3 +247,40 @@ def test_simulate_call_against_a_production_configured_relais_says_why_in_one_li
     assert "\n" not in message, message
     assert message.startswith("CommandError: http://127.0.0.1:8000/")
     assert "answered HTTP 301 (a redirect)" in message and "dev.py start" in message
+
+
+def test_a_settings_file_for_another_host_never_turns_debug_or_the_demo_on(tmp_path):
+    data = tmp_path / "data"
+    env_file = tmp_path / "relais.env"
+    env_file.write_text(f"RELAIS_DATA_DIR={data}\nDEBUG=1\nRELAIS_DEMO=1\n"
+                        "RELAIS_PUBLIC_URL=https://relais.example.org\n")
+    result = _run({"RELAIS_ENV_FILE": str(env_file), "ALLOWED_HOSTS": "relais.example.org"},
+                  "shell", "-c", SHOW)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == [
+        "False", str(data), "False", "https://relais.example.org"]
+
+
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS",
+                                      "RELAIS_PUBLIC_URL"])
+def test_a_deployment_variable_in_the_environment_skips_the_checkouts_file(monkeypatch,
+                                                                         variable):
+    from relais import settings
+
+    for name in settings.DEPLOYMENT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert not settings._deployment_in_environment()
+    monkeypatch.setenv(variable, "relais.example.org")
+    assert settings._deployment_in_environment()
+
+
+def test_an_empty_data_dir_is_unset_for_the_model_cache(tmp_path):
+    """Without Django settings (a plain script), RELAIS_DATA_DIR="" means ./var, not the
+    current folder."""
+    script = ("import sys; sys.modules['django'] = None; "
+              "from relais.voicemail.understanding import model; print(model.model_dir())")
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH")}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, env={**env, "RELAIS_DATA_DIR": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / "var" / "models")

@@ -198,7 +198,7 @@ def test_establishment_api_and_tracking_number(client, directory, django_user_mo
     body = client.get(f"/api/v1/establishments/{siret(0)}").json()
     schema("Establishment").validate(body)
     assert body == {
-        "siret": siret(0), "name": "PLOMBIER NUMERO 0", "naf": "43.22A",
+        "siret": siret(0), "name": "PLOMBIER NUMERO 0", "named": True, "naf": "43.22A",
         "metiers": ["plombier"], "commune": "Créteil", "postal_code": "94000",
         "latitude": body["latitude"], "longitude": body["longitude"], "active": True,
         "claimed": False, "tracking_number": None,

@@ -63,3 +63,23 @@ def test_a_reachable_listing_shows_its_number_and_no_detour(client, creteil):
     html = client.get(f"/etablissement/{unreachable.siret}/").content.decode()
     assert "<h1>Plomberie Sans Numéro</h1>" in html and "5 RUE DU PORT" in html
     assert 'id="nearby-title"' in html
+
+
+def test_the_api_sms_and_portal_never_give_the_naf_label_as_a_name(client, creteil):
+    from relais.privacy.services import _listing_name
+    from relais.texts.services import listing_name
+
+    unnamed, unreachable, _reachable = creteil
+    data = client.get(f"/api/v1/establishments/{unnamed.siret}").json()
+    assert (data["name"], data["named"]) == ("Plombier — nom non diffusé", False)
+    data = client.get(f"/api/v1/establishments/{unreachable.siret}").json()
+    assert (data["name"], data["named"]) == ("Plomberie Sans Numéro", True)
+    hits = client.get("/api/v1/search?quoi=plombier&ou=Créteil").json()["results"]
+    assert {h["name"]: h["named"] for h in hits}["Plombier — nom non diffusé"] is False
+    assert unnamed.name not in [h["name"] for h in hits]  # the NAF label is no name
+    claimed = f.listing(*offset(*CRETEIL, 1), ["plombier"], commune=CRETEIL_INSEE)
+    claimed.establishment.__class__.objects.filter(pk=claimed.establishment.pk).update(
+        name=unnamed.name, search_name="")
+    claimed.establishment.refresh_from_db()  # a claimed listing without a trade name
+    assert listing_name(claimed) == "Plombier — nom non diffusé"  # its SMS receipts
+    assert _listing_name(claimed) == "Plombier — nom non diffusé"  # the caller portal

@@ -260,3 +260,44 @@ def test_a_recording_reported_after_the_call_decides_receipt_or_invitation(
         assert vm.reference in text.body and text.sender == ""
     else:
         assert "sans laisser de message" in text.body and text.sender == TRACKING
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    ("oui", "yes"), ("Oui merci !", "yes"), ("OK", "yes"), ("non merci", "no"),
+    ("Non", "no"), ("Non urgent, fuite sous l'évier", ""),
+    ("Oui bonjour, j'ai une fuite sous l'évier", ""), ("Une fuite", "")])
+def test_only_a_short_text_is_an_answer(body, said):
+    from relais.texts.services import answer
+
+    assert answer(sms.keyword(body)) == said
+
+
+@pytest.mark.django_db
+def test_a_long_text_starting_with_oui_or_non_is_a_new_request_not_an_answer(phone, tracking):
+    phone.text(TRACKING, CALLER, "Une fuite sous l'évier.")
+    [reply] = phone.text(TRACKING, CALLER, "Non urgent, la chasse d'eau fuit aussi.").replies
+    first, second = Voicemail.objects.order_by("created_at")
+    assert second.transcript == "Non urgent, la chasse d'eau fuit aussi."
+    assert second.reference in reply
+    assert (first.consent, second.consent_recorded_at) == ("private", None)
+    phone.text(TRACKING, CALLER, "Oui bonjour, j'ai aussi une fuite au garage.")
+    assert Voicemail.objects.count() == 3
+    assert Voicemail.objects.order_by("created_at").last().transcript.startswith("Oui bonjour")
+
+
+@pytest.mark.django_db
+def test_sms_pumping_one_invitation_a_day_and_replies_only_to_french_mobiles(
+        phone, tracking, settings, django_capture_on_commit_callbacks):
+    for _ in range(3):  # hang up again and again: one invitation a day
+        with django_capture_on_commit_callbacks(execute=True):
+            phone.call(TRACKING, CALLER, hangup_before_message=True)
+    assert OutboxMessage.objects.filter(kind="sms", to=CALLER).count() == 1
+    # A foreign number writing: its request is kept, nothing is texted back.
+    foreign = "+447700900123"
+    assert phone.text(TRACKING, foreign, "Une fuite sous l'évier.").replies == []
+    assert Voicemail.objects.get(caller_e164=foreign).transcript == "Une fuite sous l'évier."
+    # Replies are counted: at most 3 × the callers' limit an hour to one number.
+    settings.RELAIS_CALLER_RATE_LIMIT = 1
+    other = "+33612345671"
+    replies = [phone.text(TRACKING, other, "oui").replies for _ in range(4)]
+    assert [len(r) for r in replies] == [1, 1, 1, 0]

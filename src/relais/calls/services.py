@@ -81,7 +81,7 @@ def incoming_call(call_sid: str, caller: str, to: str) -> Incoming:
         via_pool = False
         if number is None:
             # A number of the pool: the listing it was bound to when the call came in.
-            siret = pool.resolve(to, call.started_at) or ""
+            siret = pool.resolve(to, call.started_at, touch=False) or ""
             via_pool = bool(siret)
             if via_pool:
                 # Only a claimed listing rings (and holds the message); an unclaimed
@@ -100,6 +100,8 @@ def incoming_call(call_sid: str, caller: str, to: str) -> Incoming:
             rate_limited=limited,
             via_pool=via_pool,
         )
+        if via_pool and decision.accept:  # only an accepted call holds the number
+            pool.touch(to, call.started_at)
         closed = (decision.accept and listing is not None
                   and not hours.is_open(listing.opening_hours))
         call.tracking_number = number

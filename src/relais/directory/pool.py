@@ -108,21 +108,36 @@ def binding_at(e164: str, at: datetime | None = None) -> PoolBinding | None:
             .order_by("-bound_at").first())
 
 
-def resolve(e164: str, at: datetime | None = None) -> str | None:
+def resolve(e164: str, at: datetime | None = None, *, touch: bool = True) -> str | None:
     """A call to ``e164`` arrives at ``at``: the SIRET of the listing it reaches, or None.
     The call keeps the number quiet for the quiet period from now (a caller who rings
-    again soon still reaches the same listing)."""
+    again soon still reaches the same listing) — unless ``touch`` is False: a call that
+    may yet be refused (blocked, rate-limited) must not hold the number; :func:`touch`
+    once it is accepted."""
     at = at or timezone.now()
     binding = binding_at(e164, at)
     if binding is None:
         return None
+    if touch:
+        _touch(binding, at)
+    return binding.siret
+
+
+def touch(e164: str, at: datetime | None = None) -> None:
+    """An accepted call to the pool number ``e164``: its quiet period runs from ``at``."""
+    at = at or timezone.now()
+    binding = binding_at(e164, at)
+    if binding is not None:
+        _touch(binding, at)
+
+
+def _touch(binding, at: datetime) -> None:
     later = at + quiet_time()
     with transaction.atomic():
         PoolBinding.objects.filter(pk=binding.pk).update(
             quiet_until=Greatest(F("quiet_until"), later))
         PoolNumber.objects.filter(pk=binding.number_id).update(
             free_at=Greatest(F("free_at"), later))
-    return binding.siret
 
 
 # Checks the calls app registers (CallsConfig.ready): a message if a number may not join

@@ -109,6 +109,12 @@ def facts(establishment) -> Facts:
     )
 
 
+def display_name(establishment) -> str:
+    """The honest name of an establishment (:attr:`Facts.title`): never the NAF label as
+    if it were a business name."""
+    return str(facts(establishment).title)
+
+
 def reading_order(hits_with_facts: list) -> list:
     """A page of search results for a caller: reachable professionals first (claimed,
     with a tracking number), then named establishments, then the others; nearest first
@@ -122,7 +128,8 @@ def payload(establishment, distance_km: float | None = None) -> dict:
     commune = establishment.commune
     data = {
         "siret": establishment.siret,
-        "name": establishment.name,
+        "name": str(f.title),
+        "named": f.named,
         "naf": establishment.naf_code or None,
         "metiers": f.metier_slugs,
         "commune": commune.name if commune else None,

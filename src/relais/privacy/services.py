@@ -29,6 +29,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from relais.calls.models import Call
 from relais.core import audit, phones, ratelimit, sms
 from relais.credits import services as credits
+from relais.directory.services import display_name
 from relais.pros.models import Listing
 from relais.routing import services as routing
 from relais.routing.models import Delivery, Feedback, RoutingDecision
@@ -204,10 +205,11 @@ class Summary:
     unlocks: list = field(default_factory=list)
     events: list = field(default_factory=list)
     shared_active: int = 0
+    listing_name: str = ""  # the called listing's honest name (never the NAF label)
 
 
 def _listing_name(listing) -> str:
-    return str(listing.establishment.name) if listing is not None else ""
+    return display_name(listing.establishment) if listing is not None else ""
 
 
 def portal_summary(voicemail: Voicemail) -> Summary:
@@ -218,7 +220,7 @@ def portal_summary(voicemail: Voicemail) -> Summary:
     deliveries = (Delivery.objects.filter(voicemail=vm)
                   .exclude(status=Delivery.Status.SKIPPED)
                   .select_related("listing__establishment").order_by("rank", "created_at"))
-    summary = Summary(voicemail=vm, erased=erased)
+    summary = Summary(voicemail=vm, erased=erased, listing_name=_listing_name(vm.listing))
     for d in deliveries:
         summary.recipients.append(Recipient(
             name=_listing_name(d.listing), own=d.is_own,

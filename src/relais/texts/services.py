@@ -31,6 +31,7 @@ from django.utils import timezone
 from relais.calls.models import BlockedCaller, Call, TrackingNumber
 from relais.calls.policy import over_rate_limit
 from relais.core import phones, sms
+from relais.directory.services import display_name
 from relais.voicemail import consent, pipeline
 from relais.voicemail.models import Voicemail
 
@@ -62,12 +63,20 @@ def portal_url() -> str:
 def listing_name(listing) -> str:
     if listing is None:
         return "ce professionnel"
-    return listing.establishment.name[:60]
+    return display_name(listing.establishment)[:60]  # never the NAF label as a name
+
+
+MAX_ANSWER_WORDS = 3  # « oui », « oui merci », « non merci bien »: longer is a request
 
 
 def answer(word: str) -> str:
-    """"yes" (OUI, « oui merci », OK…), "no" (NON…) or "" for anything else."""
-    first = re.split(r"[^A-Z']+", word, maxsplit=1)[0] if word else ""
+    """"yes" (OUI, « oui merci », OK…), "no" (NON…) or "" for anything else. Only a short
+    text is an answer: « Non urgent, fuite sous l'évier » or « Oui bonjour, j'ai une
+    fuite… » are new requests (nothing the caller writes is lost)."""
+    words = [w for w in re.split(r"[^A-Z']+", word) if w] if word else []
+    if not words or len(words) > MAX_ANSWER_WORDS:
+        return ""
+    first = words[0]
     if word in YES or first in YES:
         return "yes"
     if word in NO or first in NO:
@@ -130,10 +139,46 @@ def after_call(call: Call) -> None:
         body = text("receipt", listing=name, reference=voicemail.reference, portal=portal_url())
         sender_number = ""
     else:
+        if not _first_invitation_today(call.caller_e164):
+            return  # SMS pumping: one invitation per caller number a day
         body = text("invitation", listing=name)
         sender_number = call.to_e164  # the number they dialled: they recognise it
     to = call.caller_e164
     transaction.on_commit(lambda: send(to, body, sender_number))
+
+
+INVITATION_EVERY_SECONDS = 24 * 3600
+REPLIES_PER_REQUEST = 3  # "répondez OUI", the answer's confirmation, one refusal
+
+
+def _first_invitation_today(caller: str) -> bool:
+    """True once per caller number per INVITATION_EVERY_SECONDS (the shared cache): a
+    spammer calling and hanging up cannot make Relais text a number again and again."""
+    from django.core.cache import cache
+
+    return cache.add(f"texts:invited:{caller}", 1, timeout=INVITATION_EVERY_SECONDS)
+
+
+def may_reply(caller: str) -> bool:
+    """A reply to an inbound SMS goes only to a French mobile, and at most
+    REPLIES_PER_REQUEST × RELAIS_CALLER_RATE_LIMIT an hour to one number (SMS pumping)."""
+    if not phones.is_french_mobile(caller):
+        return False
+    limit = settings.RELAIS_CALLER_RATE_LIMIT
+    if limit <= 0:
+        return True
+    import time
+
+    from django.core.cache import cache
+
+    bucket = f"texts:replies:{caller}:{int(time.time() // 3600)}"
+    cache.add(bucket, 0, timeout=3700)
+    try:
+        count = cache.incr(bucket)
+    except ValueError:  # expired between add and incr
+        cache.set(bucket, 1, timeout=3700)
+        count = 1
+    return count <= limit * REPLIES_PER_REQUEST
 
 
 # --- An inbound SMS ----------------------------------------------------------------------
@@ -150,9 +195,10 @@ def inbound(message_sid: str, caller: str, to: str, body: str) -> str:
             return ""
         if word in sms.START_WORDS:
             sms.opt_in(caller)
-            return text("restarted")
-        reply = _converse(message_sid, caller, to, body, word)
-    if sms.opted_out(caller) or not reply:
+            reply = text("restarted")
+        else:
+            reply = _converse(message_sid, caller, to, body, word)
+    if not reply or sms.opted_out(caller) or not may_reply(caller):
         return ""
     return reply
 

@@ -70,7 +70,8 @@ def model_dir() -> Path:
         pass
     if os.environ.get("RELAIS_MODEL_CACHE"):
         return Path(os.environ["RELAIS_MODEL_CACHE"])
-    return Path(os.environ.get("RELAIS_DATA_DIR", "var")).resolve() / "models"
+    # An empty RELAIS_DATA_DIR is unset, not the current folder.
+    return Path(os.environ.get("RELAIS_DATA_DIR", "").strip() or "var").resolve() / "models"
 
 
 def extra_file() -> Path:
