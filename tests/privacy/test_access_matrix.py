@@ -246,7 +246,8 @@ NOT_EXPOSING = {
     # Credits purchase and the payment provider's webhook (no message data).
     "credits:buy", "credits:stripe-webhook",
     # Call-backs: a POST action on one's own delivery, and the provider's signed webhooks.
-    "space:callback", "callbacks:pro", "callbacks:caller", "callbacks:key", "callbacks:dial",
+    "space:callback", "callbacks:pro", "callbacks:pro_key", "callbacks:caller", "callbacks:key",
+    "callbacks:dial",
     "callbacks:status",
 }
 # Demo pages show what the demo sends (emails, SMS codes): 404 unless RELAIS_DEMO.
