@@ -32,7 +32,8 @@ class Command(BaseCommand):
 
         def phase(name):
             if interactive:
-                self.stderr.write("Merging into the directory…")
+                self.stderr.write({"merge": "Merging into the directory…",
+                                   "indexes": "Building the directory's indexes…"}[name])
 
         try:
             result = import_sirene(
