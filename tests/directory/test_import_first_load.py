@@ -90,9 +90,10 @@ def test_a_siret_named_twice_sends_the_first_load_through_the_merge(stock, later
     phases = []
     result = import_sirene(path, progress=False, on_rejection=rejected.append,
                            on_phase=phases.append, chunk_bytes=200)
-    # Tried, rolled back (at the second active row, or at the end for a closed one),
-    # then staged and merged.
-    assert phases == (["merge"] if later_state == "A" else ["indexes", "merge"])
+    # Tried, rolled back, then staged and merged. SQLite's key refuses a second active
+    # row as it comes; PostgreSQL's key is built at the end, a closed one is found there.
+    caught_while_loading = later_state == "A" and connection.vendor == "sqlite"
+    assert phases == (["merge"] if caught_while_loading else ["indexes", "merge"])
     assert [r.line for r in rejected] == [3] and result.rejected == 1
     if later_state == "A":  # the last occurrence wins
         assert (result.created, result.skipped) == (2, 0)

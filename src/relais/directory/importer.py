@@ -37,6 +37,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ from . import signals, sirene
 CHUNK_BYTES = 4 << 20  # bytes of whole lines parsed at a time
 BULK_LOAD_ROWS = 50_000  # from this many new rows, indexes are rebuilt rather than updated
 KEEP_REJECTIONS = 1_000  # rejected rows kept in memory for the summary
+PARSE_THREADS = 2  # chunks parsed at once
 STAGE = "relais_import_stage"
 MERGED = "relais_import_merged"
 TOKENS = "relais_import_tokens"
@@ -662,7 +664,7 @@ def single_line(table: pa.Table) -> pa.Table:
     """
     columns = []
     for column in table.columns:
-        if not pc.all(pc.utf8_is_printable(column)).as_py():
+        if not _printable_ascii(column) and not pc.all(pc.utf8_is_printable(column)).as_py():
             if pc.any(pc.match_substring_regex(column, _CONTROL)).as_py():
                 column = pc.replace_substring_regex(column, _CONTROL_RUN, " ")
             if pc.any(pc.match_substring_regex(column, _FORMAT)).as_py():
@@ -670,6 +672,20 @@ def single_line(table: pa.Table) -> pa.Table:
             column = pc.utf8_trim_whitespace(column)
         columns.append(column)
     return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _printable_ascii(column: pa.ChunkedArray) -> bool:
+    """True when every byte of the column's text is printable ASCII (0x20–0x7E): most
+    columns (SIRET, codes, dates, numbers), checked with numpy on Arrow's buffers
+    rather than character by character. False only means "look closer"."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if ((raw < 0x20) | (raw > 0x7E)).any():
+            return False
+    return True
 
 
 _PUNCTUATION = r"[-'’_,.;:/()\"]"
@@ -685,20 +701,25 @@ def _normalise(names):
     return pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(text), 0, 255)
 
 
-def _append(cursor, vendor: str, name: str, table: pa.Table) -> None:
+def _append(cursor, vendor: str, name: str, table: pa.Table,
+            constants: dict[str, str] | None = None) -> None:
     """Append an Arrow table's rows to the SQL table ``name`` (same column names):
-    COPY of Arrow-written CSV on PostgreSQL, one executemany on SQLite."""
+    COPY of Arrow-written CSV on PostgreSQL, one executemany on SQLite. ``constants``
+    (SQLite only): more columns, each with one SQL literal for every row."""
     if not table.num_rows:
         return
     columns = ", ".join(table.column_names)
     if vendor == "postgresql":
+        assert not constants, "COPY takes no constants: give the columns a default"
         buffer = io.BytesIO()
         pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
         with cursor.cursor.copy(f"COPY {name} ({columns}) FROM STDIN WITH (FORMAT csv)") as cp:
             cp.write(buffer.getbuffer())
     else:
-        marks = ", ".join(["%s"] * table.num_columns)
-        cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", _rows(table))
+        constants = constants or {}
+        columns = ", ".join([*table.column_names, *constants])
+        values = ", ".join(["%s"] * table.num_columns + list(constants.values()))
+        cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({values})", _rows(table))
 
 
 class _Stage:
@@ -847,6 +868,10 @@ class _Stage:
             return dict(cursor.fetchall())
 
 
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class _RepeatedSiret(Exception):
     """A first load met a SIRET twice: only the stage and merge know which row wins."""
 
@@ -874,8 +899,13 @@ class _FirstLoad:
         self.using = using
         self.connection = connections[using]
         self.vendor = self.connection.vendor
-        self.now = str(self.connection.ops.adapt_datetimefield_value(timezone.now()))
-        self.token_key: tuple[str, list[str]] | None = None
+        # The columns every new row shares, as SQL literals (this module's own values):
+        # a default for COPY on PostgreSQL, constants in the INSERT on SQLite.
+        now = timezone.now().isoformat() if self.vendor == "postgresql" else \
+            self.connection.ops.adapt_datetimefield_value(timezone.now())
+        self.shared = {"active": "true" if self.vendor == "postgresql" else "1",
+                       "created_at": f"'{now}'", "updated_at": f"'{now}'"}
+        self.keys: list[tuple[str, str, str]] = []  # (table, name, definition)
 
     @staticmethod
     def applies(using: str) -> bool:
@@ -898,10 +928,21 @@ class _FirstLoad:
         cursor.execute(f"CREATE TEMP TABLE {WITHDRAWN} (siret varchar(14))")
         if self.vendor == "postgresql":
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            constraints = self.connection.introspection.get_constraints(cursor, NAMETOKEN)
-            self.token_key = next((name, c["columns"]) for name, c in constraints.items()
-                                  if c["primary_key"])
-            cursor.execute(f"ALTER TABLE {NAMETOKEN} DROP CONSTRAINT {self.token_key[0]}")
+            # Keys are cheaper built once at the end than row by row: the two tables'
+            # primary keys go, with the foreign keys that point at the establishments',
+            # and come back in _finish from their own definitions.
+            cursor.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE (contype = 'f' AND confrelid = %s::regclass) "
+                "OR (contype = 'p' AND conrelid IN (%s::regclass, %s::regclass)) "
+                "ORDER BY contype = 'p', conrelid::regclass::text, conname",
+                [ESTABLISHMENTS, ESTABLISHMENTS, NAMETOKEN],
+            )
+            self.keys = cursor.fetchall()  # foreign keys first, then primary keys
+            for table, name, _definition in self.keys:
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+            cursor.execute(f"ALTER TABLE {ESTABLISHMENTS} " + ", ".join(
+                f"ALTER COLUMN {c} SET DEFAULT {v}" for c, v in self.shared.items()))
         else:
             cursor.execute("PRAGMA cache_size = -200000")
         for name, _columns in _Stage._indexes():
@@ -910,26 +951,27 @@ class _FirstLoad:
     def _write(self, cursor, staged: pa.Table, tokens: pa.Table) -> None:
         keep = pc.equal(staged.column("state"), KEEP)
         rows = staged.filter(keep).select(["siret", *COMPARED])
-        n = rows.num_rows
-        rows = (rows.append_column("active", pa.array(np.ones(n, dtype=bool)))
-                .append_column("created_at", pa.array([self.now] * n, pa.string()))
-                .append_column("updated_at", pa.array([self.now] * n, pa.string())))
-        _append(cursor, self.vendor, ESTABLISHMENTS, rows)
+        _append(cursor, self.vendor, ESTABLISHMENTS, rows,
+                None if self.vendor == "postgresql" else self.shared)
         _append(cursor, self.vendor, WITHDRAWN, staged.filter(pc.invert(keep)).select(["siret"]))
         _append(cursor, self.vendor, NAMETOKEN,
                 tokens.select(["token", "latitude", "longitude", "siret"]))
 
     def _finish(self, cursor) -> dict[str, int]:
-        cursor.execute(f"SELECT 1 FROM {WITHDRAWN} w JOIN {ESTABLISHMENTS} e "
-                       "ON e.siret = w.siret LIMIT 1")
+        if self.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE {ESTABLISHMENTS} " + ", ".join(
+                f"ALTER COLUMN {c} DROP DEFAULT" for c in self.shared))
+            # Primary keys first (a SIRET twice fails here: IntegrityError, rolled back),
+            # then the foreign keys that need them.
+            for table, name, definition in reversed(self.keys):
+                cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+        # A SIRET both loaded and withdrawn was named twice (looked up in the key).
+        cursor.execute(f"SELECT 1 FROM {WITHDRAWN} w WHERE EXISTS (SELECT 1 FROM "
+                       f"{ESTABLISHMENTS} e WHERE e.siret = w.siret) LIMIT 1")
         if cursor.fetchone():
             raise _RepeatedSiret
         for name, columns in _Stage._indexes():
             cursor.execute(f"CREATE INDEX {name} ON {ESTABLISHMENTS} ({columns})")
-        if self.token_key:
-            name, columns = self.token_key
-            cursor.execute(f"ALTER TABLE {NAMETOKEN} ADD CONSTRAINT {name} "
-                           f"PRIMARY KEY ({', '.join(columns)})")
         cursor.execute(f"SELECT COUNT(*) FROM {ESTABLISHMENTS}")
         created = cursor.fetchone()[0]
         cursor.execute(f"SELECT COUNT(DISTINCT siret) FROM {WITHDRAWN}")
@@ -1007,47 +1049,57 @@ def _load(path, sink, progress, on_rejection, on_phase, chunk_bytes):
     return collector.result, counts
 
 
-def _parsed(stream, path, parser: ArrowParser, chunk_bytes: int):
-    """Read and parse chunks in a thread while the caller writes the previous ones.
+def _parsed(stream, path, parser: ArrowParser, chunk_bytes: int,
+            threads: int = PARSE_THREADS):
+    """Read chunks in a thread and parse them on ``threads`` others, in order, while the
+    caller writes the previous ones.
 
-    Arrow's kernels and pyproj release the GIL, so parsing the next chunk overlaps
-    with the database work on this one. Yields (rows read, staged, tokens, rejections).
+    Arrow's kernels and pyproj release the GIL, so parsing runs on every core and
+    overlaps with the database's work. At most ``threads + 1`` chunks are in flight, so
+    memory stays bounded. Yields (rows read, staged, tokens, rejections) in file order.
     """
-    results: queue.Queue = queue.Queue(maxsize=2)
+    pending: queue.Queue = queue.Queue(maxsize=threads + 1)
     stop = threading.Event()
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="sirene-parser")
 
-    def work():
+    def parse(chunk: bytes, first_line: int):
+        table, lines, rejections = parser.read(chunk, first_line, path)
+        staged, tokens, more = parser.parse(table, lines)
+        return (table.num_rows + len(rejections), staged, tokens,
+                sorted(rejections + more, key=lambda r: r.line))
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                pending.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read():
         try:
             for chunk, first_line in _chunks(stream, path, chunk_bytes):
-                table, lines, rejections = parser.read(chunk, first_line, path)
-                staged, tokens, more = parser.parse(table, lines)
-                item = (table.num_rows + len(rejections), staged, tokens,
-                        sorted(rejections + more, key=lambda r: r.line))
-                while not stop.is_set():
-                    try:
-                        results.put(item, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(pool.submit(parse, chunk, first_line)):
                     return
-            results.put(None)
+            put(None)
         except BaseException as e:  # handed to the caller's thread
-            results.put(e)
+            put(e)
 
-    thread = threading.Thread(target=work, name="sirene-parser", daemon=True)
-    thread.start()
+    reader = threading.Thread(target=read, name="sirene-reader", daemon=True)
+    reader.start()
     try:
         while True:
-            item = results.get()
+            item = pending.get()
             if item is None:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield item.result()  # a parsing error is raised here, in file order
     finally:
         stop.set()
-        thread.join()
+        reader.join()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ResultCollector:
