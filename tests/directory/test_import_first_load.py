@@ -105,3 +105,15 @@ def test_a_siret_named_twice_sends_the_first_load_through_the_merge(stock, later
         assert list(Establishment.objects.values_list("siret", flat=True)) == [
             "30000000000029"]
         assert not NameToken.objects.filter(siret="30000000000011").exists()
+
+
+def test_names_are_normalised_column_wise_as_search_normalises_them():
+    import pyarrow as pa
+
+    from relais.directory.importer import _normalise
+    from relais.directory.reference import normalise
+
+    names = ["L'ATELIER -- DU  PAIN", "CAFÉ  DES ARTS", "  ÉTS. MARTIN & FILS ",
+             "Boulangerie’s (chez Paul)/bis", "ŒUVRES D'ART", "ﬁne\u00a0cuisine",
+             "A.B.C.", "--", "SARL_DUPONT;FILS:PÈRE", "x" * 300]
+    assert _normalise(pa.array(names)).to_pylist() == [normalise(n)[:255] for n in names]

@@ -688,7 +688,7 @@ def _printable_ascii(column: pa.ChunkedArray) -> bool:
     return True
 
 
-_PUNCTUATION = r"[-'’_,.;:/()\"]"
+_SEPARATORS = r"[-'’_,.;:/()\"\s]+"  # runs of punctuation and whitespace
 
 
 def _normalise(names):
@@ -696,8 +696,7 @@ def _normalise(names):
     text = pc.utf8_normalize(names, "NFKD")
     text = pc.replace_substring_regex(text, r"\p{Mn}", "")
     text = pc.utf8_lower(text)
-    text = pc.replace_substring_regex(text, _PUNCTUATION, " ")
-    text = pc.replace_substring_regex(text, r"\s+", " ")
+    text = pc.replace_substring_regex(text, _SEPARATORS, " ")
     return pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(text), 0, 255)
 
 
