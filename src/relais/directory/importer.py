@@ -700,25 +700,39 @@ def _normalise(names):
     return pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(text), 0, 255)
 
 
-def _append(cursor, vendor: str, name: str, table: pa.Table,
-            constants: dict[str, str] | None = None) -> None:
-    """Append an Arrow table's rows to the SQL table ``name`` (same column names):
-    COPY of Arrow-written CSV on PostgreSQL, one executemany on SQLite. ``constants``
-    (SQLite only): more columns, each with one SQL literal for every row."""
-    if not table.num_rows:
-        return
-    columns = ", ".join(table.column_names)
-    if vendor == "postgresql":
+@dataclass(frozen=True)
+class _Csv:
+    """Rows encoded for PostgreSQL's COPY (in a parsing thread, off the writer's path)."""
+
+    columns: tuple[str, ...]
+    data: bytes
+    count: int
+
+
+def _encode(vendor: str, table: pa.Table):
+    """What _append takes: CSV for COPY on PostgreSQL; the Arrow table on SQLite (its
+    rows become Python tuples in the writing thread, where executemany reads them)."""
+    if vendor != "postgresql" or not table.num_rows:
+        return table
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+    return _Csv(tuple(table.column_names), buffer.getvalue(), table.num_rows)
+
+
+def _append(cursor, name: str, rows, constants: dict[str, str] | None = None) -> None:
+    """Append rows (from _encode) to the SQL table ``name`` (same column names): COPY
+    on PostgreSQL, one executemany on SQLite. ``constants`` (SQLite only): more
+    columns, each with one SQL literal for every row."""
+    if isinstance(rows, _Csv):
         assert not constants, "COPY takes no constants: give the columns a default"
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+        columns = ", ".join(rows.columns)
         with cursor.cursor.copy(f"COPY {name} ({columns}) FROM STDIN WITH (FORMAT csv)") as cp:
-            cp.write(buffer.getbuffer())
-    else:
+            cp.write(rows.data)
+    elif rows.num_rows:
         constants = constants or {}
-        columns = ", ".join([*table.column_names, *constants])
-        values = ", ".join(["%s"] * table.num_columns + list(constants.values()))
-        cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({values})", _rows(table))
+        columns = ", ".join([*rows.column_names, *constants])
+        values = ", ".join(["%s"] * rows.num_columns + list(constants.values()))
+        cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({values})", _rows(rows))
 
 
 class _Stage:
@@ -747,12 +761,15 @@ class _Stage:
         types = {"line": "integer", "latitude": real, "longitude": real}
         return ", ".join(f"{c} {types.get(c, text)}" for c in STAGE_COLUMNS)
 
-    def write(self, staged: pa.Table, tokens: pa.Table) -> None:
-        if not staged.num_rows and not tokens.num_rows:
-            return
+    def prepare(self, staged: pa.Table, tokens: pa.Table) -> list:
+        """(table, rows) to write for one parsed chunk (run in a parsing thread)."""
+        return [(STAGE, _encode(self.vendor, staged)),
+                (TOKENS, _encode(self.vendor, tokens.select(list(STAGED_TOKEN_COLUMNS))))]
+
+    def write(self, batch: list) -> None:
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
-            _append(cursor, self.vendor, STAGE, staged)
-            _append(cursor, self.vendor, TOKENS, tokens.select(list(STAGED_TOKEN_COLUMNS)))
+            for name, rows in batch:
+                _append(cursor, name, rows)
 
     phase = "merge"
 
@@ -760,8 +777,8 @@ class _Stage:
         """Stage every batch, then merge; the temporary tables are dropped either way."""
         self.create()
         try:
-            for staged, tokens in batches:
-                self.write(staged, tokens)
+            for batch in batches:
+                self.write(batch)
             if on_phase:
                 on_phase(self.phase)
             self.finish_loading()
@@ -916,8 +933,11 @@ class _FirstLoad:
     def load(self, batches, on_phase) -> dict[str, int]:
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             self._begin(cursor)
-            for staged, tokens in batches:
-                self._write(cursor, staged, tokens)
+            # The columns all rows share: defaults on PostgreSQL, constants on SQLite.
+            shared = None if self.vendor == "postgresql" else self.shared
+            for batch in batches:
+                for name, rows in batch:
+                    _append(cursor, name, rows, shared if name == ESTABLISHMENTS else None)
             if on_phase:
                 on_phase(self.phase)
             return self._finish(cursor)
@@ -947,14 +967,15 @@ class _FirstLoad:
         for name, _columns in _Stage._indexes():
             cursor.execute(f"DROP INDEX {name}")
 
-    def _write(self, cursor, staged: pa.Table, tokens: pa.Table) -> None:
+    def prepare(self, staged: pa.Table, tokens: pa.Table) -> list:
+        """(table, rows) to write for one parsed chunk (run in a parsing thread)."""
         keep = pc.equal(staged.column("state"), KEEP)
-        rows = staged.filter(keep).select(["siret", *COMPARED])
-        _append(cursor, self.vendor, ESTABLISHMENTS, rows,
-                None if self.vendor == "postgresql" else self.shared)
-        _append(cursor, self.vendor, WITHDRAWN, staged.filter(pc.invert(keep)).select(["siret"]))
-        _append(cursor, self.vendor, NAMETOKEN,
-                tokens.select(["token", "latitude", "longitude", "siret"]))
+        kept = staged.filter(keep).select(["siret", *COMPARED])
+        withdrawn = staged.filter(pc.invert(keep)).select(["siret"])
+        words = tokens.select(["token", "latitude", "longitude", "siret"])
+        return [(ESTABLISHMENTS, _encode(self.vendor, kept)),
+                (WITHDRAWN, _encode(self.vendor, withdrawn)),
+                (NAMETOKEN, _encode(self.vendor, words))]
 
     def _finish(self, cursor) -> dict[str, int]:
         if self.vendor == "postgresql":
@@ -1036,11 +1057,11 @@ def _load(path, sink, progress, on_rejection, on_phase, chunk_bytes):
                    disable=None if progress is None else not progress, leave=False)
 
         def batches():
-            for read, staged, tokens, rejections in _parsed(stream, path, parser,
-                                                           chunk_bytes):
+            for read, batch, rejections in _parsed(stream, path, parser, chunk_bytes,
+                                                   sink.prepare):
                 collector.read += read
                 collector.add_rejections(rejections)
-                yield staged, tokens
+                yield batch
                 bar.update(counter.count - bar.n)
 
         with bar:
@@ -1048,14 +1069,15 @@ def _load(path, sink, progress, on_rejection, on_phase, chunk_bytes):
     return collector.result, counts
 
 
-def _parsed(stream, path, parser: ArrowParser, chunk_bytes: int,
+def _parsed(stream, path, parser: ArrowParser, chunk_bytes: int, prepare: Callable,
             threads: int = PARSE_THREADS):
     """Read chunks in a thread and parse them on ``threads`` others, in order, while the
     caller writes the previous ones.
 
-    Arrow's kernels and pyproj release the GIL, so parsing runs on every core and
-    overlaps with the database's work. At most ``threads + 1`` chunks are in flight, so
-    memory stays bounded. Yields (rows read, staged, tokens, rejections) in file order.
+    Arrow's kernels and pyproj release the GIL, so parsing — and ``prepare(staged,
+    tokens)``, which encodes the rows for the database — runs on every core and overlaps
+    with the database's work. At most ``threads + 1`` chunks are in flight, so memory
+    stays bounded. Yields (rows read, prepare's result, rejections) in file order.
     """
     pending: queue.Queue = queue.Queue(maxsize=threads + 1)
     stop = threading.Event()
@@ -1064,7 +1086,7 @@ def _parsed(stream, path, parser: ArrowParser, chunk_bytes: int,
     def parse(chunk: bytes, first_line: int):
         table, lines, rejections = parser.read(chunk, first_line, path)
         staged, tokens, more = parser.parse(table, lines)
-        return (table.num_rows + len(rejections), staged, tokens,
+        return (table.num_rows + len(rejections), prepare(staged, tokens),
                 sorted(rejections + more, key=lambda r: r.line))
 
     def put(item) -> bool:
