@@ -495,11 +495,14 @@ def search(query: Query, *, load: bool = True) -> Result:
             if ranked:
                 result.name_words = rest
         if not ranked:
-            for radius in rings:
+            for i, radius in enumerate(rings):
                 box = bounding_box(lat, lon, radius)
                 rows = _by_naf(naf_codes, box) if naf_codes else []
-                ranked = _without(_rank(rows, lat, lon, radius), opted_out, needed)
+                in_ring = _rank(rows, lat, lon, radius)
                 chosen = opted_in(box)
+                if len(in_ring) + len(chosen) < needed and i < len(rings) - 1:
+                    continue  # cannot fill the page: the next ring, without asking who opted out
+                ranked = _without(in_ring, opted_out, needed)
                 if chosen:
                     seen = {s for _d, s in ranked}
                     ranked = sorted(ranked + [x for x in _rank(chosen, lat, lon, radius)
