@@ -284,3 +284,17 @@ def test_an_empty_data_dir_is_unset_for_the_model_cache(tmp_path):
                             text=True, timeout=60, env={**env, "RELAIS_DATA_DIR": ""})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / "var" / "models")
+
+
+def test_the_embedded_database_connection_is_kept_between_requests(tmp_path):
+    """SQLite's connection survives a request's end (opening it, with its pragmas, costs
+    as much CPU as a search answer); CONN_MAX_AGE=0 still closes it after each request."""
+    script = ("from django.core.signals import request_finished, request_started; "
+              "from django.db import connection; connection.ensure_connection(); "
+              "c = connection.connection; request_started.send(None); "
+              "request_finished.send(None); print(connection.connection is c)")
+    for value, kept in (({}, "True"), ({"CONN_MAX_AGE": "0"}, "False")):
+        result = _run({"DEBUG": "true", "RELAIS_DATA_DIR": str(tmp_path), "DATABASE_URL": "",
+                       **value}, "shell", "-c", script)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == kept

@@ -118,6 +118,13 @@ def test_claimed_listings_follow_their_professional_s_metiers(directory, django_
     # A plumber who dropped "plombier" no longer appears for it.
     plumber.metiers.set(["chauffagiste"])
     assert siret(0) not in {h.establishment.siret for h in run(quoi="plombier", ou="Créteil").hits}
+    # Only approved listings' choices count: a pending claim changes nothing yet.
+    pending = Listing.objects.create(establishment_id=siret(1), professional=pro)
+    pending.metiers.set(["chauffagiste"])
+    assert siret(1) in {h.establishment.siret for h in run(quoi="plombier", ou="Créteil").hits}
+    # A chosen métier does not bring back a closed establishment.
+    Establishment.objects.filter(siret=siret(104)).update(active=False)
+    assert run(quoi="vide-grenier", ou="Créteil").hits == []
 
 
 @pytest.mark.parametrize("params, field, status", [
@@ -219,6 +226,63 @@ def test_establishment_api_and_tracking_number(client, directory, django_user_mo
     for odd in ("abc", "123/456", "%00", "3" * 15, "٣" * 14):
         response = client.get(f"/api/v1/establishments/{odd}")
         assert response.status_code == 400 and response["Content-Type"] == "application/json"
+
+
+def test_api_search_results_are_what_the_establishment_api_says(client, directory, settings,
+                                                                django_user_model):
+    """The API reads a page of results as rows (``services.payloads``, no ORM for the
+    unclaimed): each result is exactly the establishment's own API answer plus its
+    distance, and the page is the search's ranking, whatever the listing's state."""
+    settings.RELAIS_SEARCH_CACHE_SECONDS = 0
+    user = django_user_model.objects.create_user("p@example.org", "p@example.org", "x")
+    pro = Professional.objects.create(user=user, email_verified_at=timezone.now())
+    claimed, released, pending = (Listing.objects.create(establishment_id=siret(i),
+                                                         professional=pro) for i in (1, 2, 3))
+    approve([claimed, released])
+    claimed.metiers.set(["plombier", "chauffagiste"])
+    TrackingNumber.objects.create(e164="+33199001111", listing=claimed)
+    TrackingNumber.objects.create(e164="+33199002222", listing=released,
+                                  released_at=timezone.now())
+    pending.metiers.set(["chauffagiste"])
+    searches = [{"quoi": "plombier", "ou": "Créteil"},
+                {"quoi": "plombier", "ou": "Créteil", "page": "3"},
+                {"quoi": "électricien", "ou": "Créteil"},  # an unnamed one, no coordinates
+                {"quoi": "serrurier", "ou": "75011"}, {"quoi": "dupont", "ou": "94000"}]
+    seen = {}
+    for params in searches:
+        results = client.get("/api/v1/search", params).json()["results"]
+        hits = run(**params).hits
+        assert [(r["siret"], r["distance_km"]) for r in results] == [
+            (h.establishment.siret, h.distance_km) for h in hits] != []
+        for r in results:
+            own = client.get(f"/api/v1/establishments/{r['siret']}").json()
+            assert r == {**own, "distance_km": r["distance_km"]}
+            seen[r["siret"]] = r
+    assert (seen[siret(1)]["claimed"], seen[siret(1)]["tracking_number"],
+            seen[siret(1)]["metiers"]) == (True, "+33199001111", ["plombier", "chauffagiste"])
+    assert (seen[siret(2)]["claimed"], seen[siret(2)]["tracking_number"]) == (True, None)
+    assert (seen[siret(3)]["claimed"], seen[siret(3)]["metiers"]) == (False, ["plombier"])
+    assert seen[siret(101)]["named"] is False and seen[siret(101)]["name"].endswith(
+        "nom non diffusé")
+
+
+def test_a_page_read_as_rows_keeps_the_ranking_and_leaves_out_what_is_gone(directory):
+    from relais.directory.services import payloads
+
+    page = payloads([(0.5, siret(5)), (0.2, "39999999999999"), (1.004, siret(0))])
+    assert [(p["siret"], p["distance_km"]) for p in page] == [(siret(5), 0.5), (siret(0), 1.0)]
+    assert payloads([]) == []
+
+
+def test_the_api_sets_no_cookie_and_keeps_the_security_headers(client, directory):
+    """A public JSON answer writes no session or CSRF cookie (none is needed, and none
+    would be cached), and carries the same security headers as the pages."""
+    response = client.get("/api/v1/search", {"quoi": "plombier", "ou": "Créteil"})
+    assert response.status_code == 200 and not response.cookies
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
 
 
 def test_partial_diffusion_hides_the_address_in_page_and_api(client, directory):

@@ -113,6 +113,7 @@ class Result:
     has_next: bool = False
     metier: dict | None = None  # the métier entry searched for, if any
     name_words: list[str] = field(default_factory=list)  # words matched against names
+    ranked: list[tuple[float, str]] = field(default_factory=list)  # (km, SIRET) of the page
 
     @property
     def page(self) -> int:
@@ -459,8 +460,13 @@ def search_naf_codes(metier: dict) -> list[str]:
     return [c for c in metier["naf_codes"] if metier["slug"] in defaults.get(c, ())]
 
 
-def search(query: Query) -> Result:
-    """Run a parsed query: one page of establishments, nearest first."""
+def search(query: Query, *, load: bool = True) -> Result:
+    """Run a parsed query: one page of establishments, nearest first.
+
+    ``result.ranked`` holds the page's (distance, SIRET); ``load=False`` leaves
+    ``result.hits`` empty for callers that read the page their own way (the API:
+    :func:`relais.directory.services.payloads`).
+    """
     result = Result(query=query)
     lat, lon = query.place.latitude, query.place.longitude
     needed = query.page * PAGE_SIZE + 1
@@ -489,11 +495,14 @@ def search(query: Query) -> Result:
             if ranked:
                 result.name_words = rest
         if not ranked:
-            for radius in rings:
+            for i, radius in enumerate(rings):
                 box = bounding_box(lat, lon, radius)
                 rows = _by_naf(naf_codes, box) if naf_codes else []
-                ranked = _without(_rank(rows, lat, lon, radius), opted_out, needed)
+                in_ring = _rank(rows, lat, lon, radius)
                 chosen = opted_in(box)
+                if len(in_ring) + len(chosen) < needed and i < len(rings) - 1:
+                    continue  # cannot fill the page: the next ring, without asking who opted out
+                ranked = _without(in_ring, opted_out, needed)
                 if chosen:
                     seen = {s for _d, s in ranked}
                     ranked = sorted(ranked + [x for x in _rank(chosen, lat, lon, radius)
@@ -504,7 +513,9 @@ def search(query: Query) -> Result:
     start = (query.page - 1) * PAGE_SIZE
     page = ranked[start:start + PAGE_SIZE]
     result.has_next = len(ranked) > start + PAGE_SIZE
-    result.hits = _load(page)
+    result.ranked = page
+    if load:
+        result.hits = _load(page)
     return result
 
 

@@ -19,7 +19,7 @@ from . import pool, search_cache
 from . import search as directory_search
 from .models import Establishment
 from .reference import metier_entries
-from .services import facts, payload, reading_order
+from .services import facts, payload, payloads, reading_order
 
 SEARCH_FIELDS = ("quoi", "ou", "lat", "lon", "radius_km", "page")
 OPENAPI = Path(__file__).resolve().parent / "data" / "openapi.json"
@@ -173,7 +173,8 @@ def _api_search(request):
             "radius_km": directory_search.DEFAULT_RADIUS_KM, "place": None, "metier": None,
             "message": e.message, "field": e.field, "results": [],
         })
-    result = directory_search.search(query)
+    result = directory_search.search(query, load=False)
+    results = payloads(result.ranked)
     return _json({
         "page": query.page,
         "page_size": directory_search.PAGE_SIZE,
@@ -189,9 +190,9 @@ def _api_search(request):
             "longitude": query.place.longitude,
         },
         "metier": result.metier["slug"] if result.metier else None,
-        "message": None if result.hits or query.page > 1 else _("Aucun résultat."),
+        "message": None if results or query.page > 1 else _("Aucun résultat."),
         "field": None,
-        "results": [payload(h.establishment, h.distance_km) for h in result.hits],
+        "results": results,
     })
 
 

@@ -1,9 +1,10 @@
 """Professionals: claims, approval, listing settings — the functions other apps call."""
 
 from collections.abc import Callable, Iterable
+from functools import cache
 
 import phonenumbers
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -138,6 +139,36 @@ def reject(listings: Iterable[Listing]) -> int:
     return count
 
 
+@cache
+def _override_sql() -> tuple[str, str]:
+    """The two queries behind :func:`claimed_metier_overrides`, written once from the
+    models' tables (the search runs them on every request: the ORM would spend more time
+    building them than the database answering them)."""
+    q = connection.ops.quote_name
+    through_model = Listing.metiers.through
+    listing, through = q(Listing._meta.db_table), q(through_model._meta.db_table)
+    establishment = q(Establishment._meta.db_table)
+    l_id, status = q(Listing._meta.pk.column), q(Listing._meta.get_field("status").column)
+    l_siret = q(Listing._meta.get_field("establishment").column)
+    m_listing = q(through_model._meta.get_field("listing").column)
+    m_metier = q(through_model._meta.get_field("metier").column)
+    e_siret, e_lat, e_lon, e_active = (q(Establishment._meta.get_field(f).column)
+                                       for f in ("siret", "latitude", "longitude", "active"))
+    opted_out = (  # approved listings among the SIRETs that did not keep the métier
+        f"SELECT l.{l_siret} FROM {listing} l "  # noqa: S608
+        f"WHERE l.{status} = %s AND l.{l_siret} IN ({{marks}}) AND NOT EXISTS "
+        f"(SELECT 1 FROM {through} m WHERE m.{m_listing} = l.{l_id} AND m.{m_metier} = %s)"
+    )
+    opted_in = (  # approved listings that chose the métier, active, with a position
+        f"SELECT e.{e_siret}, e.{e_lat}, e.{e_lon} FROM {through} m "  # noqa: S608
+        f"JOIN {listing} l ON l.{l_id} = m.{m_listing} "
+        f"JOIN {establishment} e ON e.{e_siret} = l.{l_siret} "
+        f"WHERE m.{m_metier} = %s AND l.{status} = %s AND e.{e_active} = %s "
+        f"AND e.{e_lat} IS NOT NULL AND e.{e_lon} IS NOT NULL"
+    )
+    return opted_out, opted_in
+
+
 def claimed_metier_overrides(
     slug: str,
 ) -> tuple[Callable[[list[str]], set[str]], Callable[[tuple], list[tuple[str, float, float]]]]:
@@ -147,18 +178,16 @@ def claimed_metier_overrides(
     listing dropped the métier; ``opted_in(box)`` gives the claimed listings that chose
     it within a bounding box, as (siret, latitude, longitude).
     """
-    approved = Listing.objects.filter(status=Listing.Status.APPROVED)
+    approved = Listing.Status.APPROVED.value
 
     def opted_out(sirets: list[str]) -> set[str]:
-        # Most results are unclaimed: one indexed lookup that usually finds nothing,
-        # then the métiers of the few claimed ones.
-        claimed = dict(approved.filter(establishment_id__in=sirets)
-                       .values_list("pk", "establishment_id")) if sirets else {}
-        if not claimed:
+        # Most results are unclaimed: one indexed lookup that usually finds nothing.
+        if not sirets:
             return set()
-        keep = set(Listing.metiers.through.objects.filter(listing_id__in=claimed, metier_id=slug)
-                   .values_list("listing_id", flat=True))
-        return {siret for pk, siret in claimed.items() if pk not in keep}
+        sql = _override_sql()[0].replace("{marks}", ", ".join(["%s"] * len(sirets)))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [approved, *sirets, slug])
+            return {row[0] for row in cursor.fetchall()}
 
     def opted_in(box: tuple) -> list[tuple[str, float, float]]:
         min_lat, max_lat, min_lon, max_lon = box
@@ -172,10 +201,8 @@ def claimed_metier_overrides(
     def load_chosen() -> None:
         # Claimed listings of one métier are few: read them once, filter boxes in Python.
         nonlocal chosen
-        sirets = Listing.metiers.through.objects.filter(
-            metier_id=slug, listing__status=Listing.Status.APPROVED
-        ).values_list("listing__establishment_id", flat=True)
-        chosen = [c for c in Establishment.objects.filter(siret__in=list(sirets), active=True)
-                  .values_list("siret", "latitude", "longitude") if c[1] is not None]
+        with connection.cursor() as cursor:
+            cursor.execute(_override_sql()[1], [slug, approved, True])
+            chosen = cursor.fetchall()
 
     return opted_out, opted_in
