@@ -187,6 +187,15 @@ def csv_text(rows: list[dict], header=HEADER) -> str:
     return out.getvalue()
 
 
+def late_encoding_error(path: Path) -> Path:
+    """A file of 200 good rows whose last line is Latin-1, not UTF-8: read in chunks of
+    4,000 bytes, the error comes after rows were already loaded."""
+    rows = [row(f"3{i:012d}1", enseigne1Etablissement=f"NOUVEAU {i}") for i in range(200)]
+    bad = csv_text([row("39999999999991", enseigne1Etablissement="CAFÉ")]).splitlines()[1]
+    path.write_bytes(csv_text(rows).encode("utf-8") + bad.encode("latin-1") + b"\n")
+    return path
+
+
 def write_stock(path: Path, rows: list[dict], header=HEADER) -> Path:
     """Write ``rows`` to ``path``: a CSV, or INSEE's zip of one when it ends in ``.zip``."""
     text = csv_text(rows, header)

@@ -7,7 +7,7 @@ from django.db import connection
 from relais.demo.generator import generate
 from relais.directory.importer import COMPARED, SireneFileError, import_sirene
 from relais.directory.models import Establishment, NameToken
-from tests.factories import csv_text, row
+from tests.factories import late_encoding_error, row
 
 pytestmark = pytest.mark.django_db
 
@@ -65,12 +65,7 @@ def test_a_first_load_gives_what_stage_and_merge_give(tmp_path, stock):
 
 def test_a_bad_file_halfway_through_a_first_load_leaves_the_directory_empty(tmp_path):
     before = indexes()
-    rows = [row(f"3{i:012d}1", enseigne1Etablissement=f"NOUVEAU {i}") for i in range(200)]
-    data = csv_text(rows).encode("utf-8") + csv_text(
-        [row("39999999999991", enseigne1Etablissement="CAFÉ")]).splitlines()[1].encode(
-        "latin-1") + b"\n"
-    path = tmp_path / "late.csv"
-    path.write_bytes(data)
+    path = late_encoding_error(tmp_path / "late.csv")
     with pytest.raises(SireneFileError, match="not UTF-8"):
         import_sirene(path, progress=False, chunk_bytes=4000)  # rows were loaded before
     assert not Establishment.objects.exists() and not NameToken.objects.exists()

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from relais.directory.models import Establishment, NameToken
 from relais.directory.search import haversine_km
 from relais.directory.sirene import HEADER
-from tests.factories import CRETEIL, csv_text, row, run_import
+from tests.factories import CRETEIL, csv_text, late_encoding_error, row, run_import
 
 pytestmark = pytest.mark.django_db
 
@@ -237,12 +237,7 @@ def test_an_encoding_error_in_a_late_chunk_changes_nothing(tmp_path, stock):
     from relais.directory.importer import SireneFileError, import_sirene
 
     run_import(stock([row("30000000000011", enseigne1Etablissement="AVANT")], name="ok.csv"))
-    rows = [row(f"3{i:012d}1", enseigne1Etablissement=f"NOUVEAU {i}") for i in range(200)]
-    data = csv_text(rows).encode("utf-8") + csv_text(
-        [row("39999999999991", enseigne1Etablissement="CAFÉ")]).splitlines()[1].encode(
-        "latin-1") + b"\n"
-    path = tmp_path / "late.csv"
-    path.write_bytes(data)
+    path = late_encoding_error(tmp_path / "late.csv")
     with pytest.raises(SireneFileError, match="not UTF-8"):
         import_sirene(path, progress=False, chunk_bytes=4000)
     assert list(Establishment.objects.values_list("siret", "name")) == [
