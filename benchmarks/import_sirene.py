@@ -55,7 +55,8 @@ def sqlite_shell_ceiling(path: Path, data_dir: Path) -> float | None:
                     f"CREATE TABLE raw ({columns});"], check=True, capture_output=True)
     started = time.perf_counter()
     subprocess.run([shell, str(db_path), "PRAGMA journal_mode=OFF;",
-                    "PRAGMA synchronous=OFF;", f".import --csv --skip 1 {path} raw"],
+                    "PRAGMA synchronous=OFF;",
+                    ".import --csv --skip 1 '" + str(path).replace("'", "''") + "' raw"],
                    check=True, capture_output=True)
     elapsed = time.perf_counter() - started
     db_path.unlink(missing_ok=True)

@@ -22,14 +22,22 @@ def directory() -> tuple[dict, set]:
     return rows, tokens
 
 
-def indexes() -> dict[str, list[str]]:
-    """Index name → columns, on the establishments and the name index."""
+def indexes() -> dict:
+    """The directory's schema a first load touches: indexes, keys (the listings' foreign
+    key to the establishments included) and the establishments' column defaults."""
     with connection.cursor() as cursor:
         out = {}
-        for table in ("directory_establishment", "directory_nametoken"):
+        for table in ("directory_establishment", "directory_nametoken", "pros_listing"):
             for name, c in connection.introspection.get_constraints(cursor, table).items():
-                if c["index"] or c["primary_key"]:
-                    out[f"{table}:{'pk' if c['primary_key'] else name}"] = c["columns"]
+                if table == "pros_listing" and c["foreign_key"] != (
+                        "directory_establishment", "siret"):
+                    continue
+                if c["index"] or c["primary_key"] or c["foreign_key"]:
+                    kind = "pk" if c["primary_key"] else name
+                    out[f"{table}:{kind}"] = (c["columns"], c["foreign_key"])
+        out["defaults"] = [
+            (f.name, f.default) for f in connection.introspection.get_table_description(
+                cursor, "directory_establishment")]
     return out
 
 
@@ -112,3 +120,55 @@ def test_names_are_normalised_column_wise_as_search_normalises_them():
              "Boulangerie’s (chez Paul)/bis", "ŒUVRES D'ART", "ﬁne\u00a0cuisine",
              "A.B.C.", "--", "SARL_DUPONT;FILS:PÈRE", "x" * 300]
     assert _normalise(pa.array(names)).to_pylist() == [normalise(n)[:255] for n in names]
+
+
+def test_rejections_after_a_repeated_siret_are_reported_once(stock):
+    rejected = []
+    path = stock([
+        row("30000000000011"),
+        row("30000000000011", enseigne1Etablissement="DERNIER"),  # SQLite stops here
+        *[row(f"3{i:012d}1") for i in range(3, 40)],
+        row("3000000000004X"),  # rejected after the repeat
+        row("30000000000052", etatAdministratifEtablissement="Z"),  # rejected too
+    ])
+    result = import_sirene(path, progress=False, on_rejection=rejected.append,
+                           chunk_bytes=1500)
+    assert [r.line for r in rejected] == [41, 42] and result.rejected == 2
+    assert Establishment.objects.get(siret="30000000000011").name == "DERNIER"
+
+
+def test_the_first_load_s_parsing_threads_stop_before_the_fallback_reads_again(stock):
+    import threading
+
+    def parsing_threads():
+        return [t.name for t in threading.enumerate() if t.name.startswith("sirene-")]
+
+    alive = []
+    path = stock([row("30000000000011"), *[row(f"3{i:012d}1") for i in range(3, 60)],
+                  row("30000000000011", enseigne1Etablissement="DERNIER")])
+    import_sirene(path, progress=False, chunk_bytes=1000,
+                  on_phase=lambda phase: alive.append((phase, parsing_threads())))
+    assert alive[-1] == ("merge", [])  # the fallback's merge: no thread of either pass
+    assert parsing_threads() == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's table locks")
+def test_a_first_load_that_cannot_lock_its_tables_stages_and_merges_instead(
+        stock, monkeypatch):
+    import psycopg
+
+    from relais.directory import importer
+
+    monkeypatch.setattr(importer, "FIRST_LOAD_LOCK_WAIT_MS", 200)
+    before = indexes()
+    settings = connection.settings_dict
+    with psycopg.connect(dbname=settings["NAME"], host=settings["HOST"] or None,
+                         port=settings["PORT"] or None, user=settings["USER"],
+                         password=settings["PASSWORD"] or None) as reader:
+        reader.execute("SELECT COUNT(*) FROM directory_nametoken")  # holds ACCESS SHARE
+        phases = []
+        result = import_sirene(stock([row("30000000000011"), row("30000000000029")]),
+                               progress=False, on_phase=phases.append)
+        reader.rollback()
+    assert phases == ["merge"] and result.created == 2
+    assert indexes() == before

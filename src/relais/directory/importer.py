@@ -38,7 +38,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from . import signals, sirene
@@ -55,6 +55,7 @@ CHUNK_BYTES = 4 << 20  # bytes of whole lines parsed at a time
 BULK_LOAD_ROWS = 50_000  # from this many new rows, indexes are rebuilt rather than updated
 KEEP_REJECTIONS = 1_000  # rejected rows kept in memory for the summary
 PARSE_THREADS = 2  # chunks parsed at once
+FIRST_LOAD_LOCK_WAIT_MS = 5_000  # PostgreSQL: how long a first load waits for its tables
 STAGE = "relais_import_stage"
 MERGED = "relais_import_merged"
 TOKENS = "relais_import_tokens"
@@ -678,6 +679,8 @@ def _printable_ascii(column: pa.ChunkedArray) -> bool:
     """True when every byte of the column's text is printable ASCII (0x20–0x7E): most
     columns (SIRET, codes, dates, numbers), checked with numpy on Arrow's buffers
     rather than character by character. False only means "look closer"."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
     for chunk in column.chunks:
         data = chunk.buffers()[2]
         if data is None:
@@ -888,8 +891,9 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class _RepeatedSiret(Exception):
-    """A first load met a SIRET twice: only the stage and merge know which row wins."""
+class _NotAFirstLoad(Exception):
+    """The first load cannot go on — a SIRET named twice (only stage and merge know
+    which row wins), rows arrived meanwhile, or its tables stayed busy: rolled back."""
 
 
 class _FirstLoad:
@@ -947,25 +951,43 @@ class _FirstLoad:
         cursor.execute(f"CREATE TEMP TABLE {WITHDRAWN} (siret varchar(14))")
         if self.vendor == "postgresql":
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            # Keys are cheaper built once at the end than row by row: the two tables'
-            # primary keys go, with the foreign keys that point at the establishments',
-            # and come back in _finish from their own definitions.
-            cursor.execute(
-                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-                "FROM pg_constraint WHERE (contype = 'f' AND confrelid = %s::regclass) "
-                "OR (contype = 'p' AND conrelid IN (%s::regclass, %s::regclass)) "
-                "ORDER BY contype = 'p', conrelid::regclass::text, conname",
-                [ESTABLISHMENTS, ESTABLISHMENTS, NAMETOKEN],
-            )
-            self.keys = cursor.fetchall()  # foreign keys first, then primary keys
-            for table, name, _definition in self.keys:
-                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
-            cursor.execute(f"ALTER TABLE {ESTABLISHMENTS} " + ", ".join(
-                f"ALTER COLUMN {c} SET DEFAULT {v}" for c, v in self.shared.items()))
+            # The tables are locked from here to the commit (search and listings wait):
+            # if a reader holds them longer than this, stage and merge instead.
+            cursor.execute(f"SET LOCAL lock_timeout = {int(FIRST_LOAD_LOCK_WAIT_MS)}")
+            try:
+                self._drop_keys(cursor)
+            except OperationalError as e:
+                if getattr(e.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
+                    raise _NotAFirstLoad("the directory's tables are in use") from e
+                raise
+            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
         else:
             cursor.execute("PRAGMA cache_size = -200000")
+        # Checked again now that no one else can write (tables locked on PostgreSQL,
+        # BEGIN IMMEDIATE on SQLite): rows may have come since applies().
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {ESTABLISHMENTS}) "
+                       f"OR EXISTS (SELECT 1 FROM {NAMETOKEN})")
+        if cursor.fetchone()[0]:
+            raise _NotAFirstLoad("the directory is no longer empty")
         for name, _columns in _Stage._indexes():
             cursor.execute(f"DROP INDEX {name}")
+
+    def _drop_keys(self, cursor) -> None:
+        """Keys are cheaper built once at the end than row by row (PostgreSQL): the two
+        tables' primary keys go, with the foreign keys that point at the establishments',
+        and come back in _finish from their own definitions."""
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE (contype = 'f' AND confrelid = %s::regclass) "
+            "OR (contype = 'p' AND conrelid IN (%s::regclass, %s::regclass)) "
+            "ORDER BY contype = 'p', conrelid::regclass::text, conname",
+            [ESTABLISHMENTS, ESTABLISHMENTS, NAMETOKEN],
+        )
+        self.keys = cursor.fetchall()  # foreign keys first, then primary keys
+        for table, name, _definition in self.keys:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+        cursor.execute(f"ALTER TABLE {ESTABLISHMENTS} " + ", ".join(
+            f"ALTER COLUMN {c} SET DEFAULT {v}" for c, v in self.shared.items()))
 
     def prepare(self, staged: pa.Table, tokens: pa.Table) -> list:
         """(table, rows) to write for one parsed chunk (run in a parsing thread)."""
@@ -989,7 +1011,7 @@ class _FirstLoad:
         cursor.execute(f"SELECT 1 FROM {WITHDRAWN} w WHERE EXISTS (SELECT 1 FROM "
                        f"{ESTABLISHMENTS} e WHERE e.siret = w.siret) LIMIT 1")
         if cursor.fetchone():
-            raise _RepeatedSiret
+            raise _NotAFirstLoad("a SIRET named twice")
         for name, columns in _Stage._indexes():
             cursor.execute(f"CREATE INDEX {name} ON {ESTABLISHMENTS} ({columns})")
         cursor.execute(f"SELECT COUNT(*) FROM {ESTABLISHMENTS}")
@@ -1021,13 +1043,26 @@ def import_sirene(
     """
     started = timezone.now()
     if _FirstLoad.applies(using):
+        reported = 0  # line of the last rejection handed to on_rejection
+
+        def report(rejection: Rejection) -> None:
+            nonlocal reported
+            reported = rejection.line
+            if on_rejection:
+                on_rejection(rejection)
+
+        def report_rest(rejection: Rejection) -> None:  # rejections come in file order
+            if rejection.line > reported and on_rejection:
+                on_rejection(rejection)
+
         try:
-            out, counts = _load(path, _FirstLoad(using), progress, on_rejection, on_phase,
+            out, counts = _load(path, _FirstLoad(using), progress, report, on_phase,
                                 chunk_bytes)
-        except (_RepeatedSiret, IntegrityError, connections[using].Database.IntegrityError):
-            # Rolled back: the same rows again through the stage (their rejections,
-            # identical, were already handed to on_rejection).
-            out, counts = _load(path, _Stage(using), progress, None, on_phase, chunk_bytes)
+        except (_NotAFirstLoad, IntegrityError, connections[using].Database.IntegrityError):
+            # Rolled back: the file again through stage and merge; the rejections already
+            # reported are not reported twice.
+            out, counts = _load(path, _Stage(using), progress, report_rest, on_phase,
+                                chunk_bytes)
     else:
         out, counts = _load(path, _Stage(using), progress, on_rejection, on_phase,
                             chunk_bytes)
@@ -1057,15 +1092,17 @@ def _load(path, sink, progress, on_rejection, on_phase, chunk_bytes):
                    disable=None if progress is None else not progress, leave=False)
 
         def batches():
-            for read, batch, rejections in _parsed(stream, path, parser, chunk_bytes,
-                                                   sink.prepare):
-                collector.read += read
-                collector.add_rejections(rejections)
-                yield batch
-                bar.update(counter.count - bar.n)
+            with closing(_parsed(stream, path, parser, chunk_bytes, sink.prepare)) as parsed:
+                for read, batch, rejections in parsed:
+                    collector.read += read
+                    collector.add_rejections(rejections)
+                    yield batch
+                    bar.update(counter.count - bar.n)
 
-        with bar:
-            counts = sink.load(batches(), on_phase)
+        # Closed whatever happens, so the parsing threads stop before this returns or
+        # raises (and before a fallback reads the file again).
+        with bar, closing(batches()) as rows:
+            counts = sink.load(rows, on_phase)
     return collector.result, counts
 
 
@@ -1076,8 +1113,9 @@ def _parsed(stream, path, parser: ArrowParser, chunk_bytes: int, prepare: Callab
 
     Arrow's kernels and pyproj release the GIL, so parsing — and ``prepare(staged,
     tokens)``, which encodes the rows for the database — runs on every core and overlaps
-    with the database's work. At most ``threads + 1`` chunks are in flight, so memory
-    stays bounded. Yields (rows read, prepare's result, rejections) in file order.
+    with the database's work. At most ``threads + 3`` chunks are in memory (queued,
+    being parsed, being written), so memory stays bounded. Yields (rows read,
+    prepare's result, rejections) in file order.
     """
     pending: queue.Queue = queue.Queue(maxsize=threads + 1)
     stop = threading.Event()
