@@ -23,6 +23,22 @@ def test_establishment_admin_never_counts_the_whole_table(admin_client, stock, m
         .status_code == 200
 
 
+def test_establishment_admin_finds_a_siret_or_the_establishments_of_a_siren(admin_client,
+                                                                          stock):
+    run_import(stock([row("30000000000011"), row("30000000000029"), row("30000000100015"),
+                      row("29999999900018")]))
+
+    def found(q):
+        page = admin_client.get("/admin/directory/establishment/", {"q": q}).content.decode()
+        return {s for s in ("30000000000011", "30000000000029", "30000000100015",
+                            "29999999900018") if f"{s}/change/" in page}
+
+    assert found("30000000000029") == {"30000000000029"}
+    assert found("300000000") == {"30000000000011", "30000000000029"}  # one SIREN
+    assert found(" 300 000 001 ") == {"30000000100015"}
+    assert found("3000") == set() and found("plomberie") == set()
+
+
 @pytest.mark.parametrize("url", ["/admin/directory/commune/?q=Créteil",
                                  "/admin/directory/nafcode/?q=plomberie",
                                  "/admin/directory/metier/", "/admin/pros/listing/",

@@ -117,7 +117,8 @@ class Establishment(models.Model):
             models.Index(
                 fields=["naf_code", "latitude", "longitude"], name="directory_est_naf_geo"
             ),
-            models.Index(fields=["siren"], name="directory_est_siren"),
+            # No index on siren: a SIREN's establishments are a range of the primary key
+            # (admin search); one index less to build and keep up on every import.
         ]
 
     def __str__(self) -> str:
