@@ -903,8 +903,11 @@ class _FirstLoad:
     twice more. Chunks are appended to the establishments and the name index as they
     are parsed (COPY on PostgreSQL, so the server writes one chunk while the next is
     parsed), in **one transaction** — a file that turns out bad halfway rolls it all
-    back, the directory stays empty —, with the secondary indexes (and PostgreSQL's name
-    index key) dropped first and built once at the end.
+    back, the directory stays empty —, with the secondary indexes (and on PostgreSQL the
+    keys: both tables' primary keys, the foreign keys to the establishments) dropped
+    first and built once at the end. The tables are held meanwhile: locked on
+    PostgreSQL (waiting at most FIRST_LOAD_LOCK_WAIT_MS for them, else stage and merge),
+    written by no one else on SQLite.
 
     The one thing this cannot settle is a SIRET named twice in the file (the last
     occurrence wins): the primary key refuses a second active row, and withdrawn
