@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import LoadSampler, django_setup, prepare, relais
+from _setup import LoadSampler, django_setup, prepare, process_cpu_s, relais
 
 
 def _csv_lines(path: Path):
@@ -69,12 +69,7 @@ def backend_cpu_s(connection) -> float | None:
         return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_s(cursor.fetchone()[0])
 
 
 def raw_load_ceiling(path: Path, connection, data_dir: Path) -> float:

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import ROOT, LoadSampler, django_setup, prepare, relais, stop
+from _setup import ROOT, LoadSampler, django_setup, prepare, process_cpu_s, relais, stop
 from fanout import free_port
 from hangup import wait_http
 from search import claim_listings, query_maker
@@ -125,19 +125,11 @@ def main() -> None:
 
 def workers_cpu_s(master: int) -> float:
     """User + system CPU seconds of a process's children (gunicorn's workers), Linux."""
-    ticks = os.sysconf("SC_CLK_TCK")
     try:
         children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     except OSError:
         return 0.0
-    total = 0
-    for pid in children:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / ticks
+    return sum(process_cpu_s(int(pid)) or 0.0 for pid in children)
 
 
 if __name__ == "__main__":
