@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -109,6 +110,14 @@ def test_junk_is_never_shareable(text):
     u = understand(text)
     assert_valid(u)
     assert not u.shareable, text[:200]
+
+
+@pytest.mark.parametrize("text", ["Ct", "\x00\x9fCt\xfe", "¤WC§", "mon ct"])
+def test_abbreviations_alone_are_never_shareable(text):
+    # Hypothesis found "Ct" in random bytes: read as contrôle technique, shared at 0.50
+    u = understand(text)
+    assert_valid(u)
+    assert not u.shareable
 
 
 @EDGE

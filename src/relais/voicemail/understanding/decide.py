@@ -30,6 +30,7 @@ CLASSIFIER_WEIGHT = 1.5
 PRIOR = 0.6
 MIN_METIER_SCORE = 0.45
 MARGIN_SCALE = 2.0
+MIN_SHARED_WORD = 3  # letters: a message shared must have one word at least this long
 MIN_EVIDENCE = 0.25  # classifier probability below which a text names no trade at all
 STRONG_PRIOR = 1.5
 UNSURE = 0.4  # intent probability under which the classifier is not trusted alone
@@ -186,6 +187,9 @@ class Understander:
                 reasons.append(f"non partageable: {metier.slug} n'est jamais partagé (santé)")
             elif guards:
                 reasons += [f"non partageable: {g}" for g in guards]
+            elif a.longest_content_word < MIN_SHARED_WORD:
+                # only abbreviations ("ct", "wc"): too little to tell a request from noise
+                reasons.append("non partageable: aucun mot assez long pour juger")
             else:
                 shareable = True
                 called_known = bool(called_metiers)

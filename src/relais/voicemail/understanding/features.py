@@ -76,6 +76,7 @@ class Analysis:
     markers: Counter = field(default_factory=Counter)
     hits: dict[str, list[str]] = field(default_factory=dict)
     content_words: int = 0
+    longest_content_word: int = 0  # letters of the longest word that is not a stopword
     tutoiement: int = 0
     familiar_name: str | None = None
     lang: str = "fr"
@@ -151,7 +152,9 @@ def analyse(text: str) -> Analysis:
                 a.markers[f"guard:{label}"] += 1
                 hits[f"guard:{label}"].append(m.group(0))
     a.hits = dict(hits)
-    a.content_words = sum(1 for w in ws if w not in STOPWORDS and w not in FILLERS)
+    content = [w for w in ws if w not in STOPWORDS and w not in FILLERS]
+    a.content_words = len(content)
+    a.longest_content_word = max(map(len, content), default=0)
     a.lang = guess_language(ws)
     a.tutoiement = len(_TUTOIEMENT.findall(text)) if a.lang == "fr" else 0
     a.familiar_name = _familiar_name(text)
