@@ -110,6 +110,57 @@ def test_a_siret_named_twice_sends_the_first_load_through_the_merge(stock, later
         assert not NameToken.objects.filter(siret="30000000000011").exists()
 
 
+def test_every_value_reaches_the_directory_as_the_file_gives_it(stock):
+    """Accents, typographic quotes, an emoji and CJK, a row placed at its commune's point:
+    read back exactly (PostgreSQL's binary COPY writes them), and the same file imported
+    again finds every column unchanged (the refresh compares them all in SQL)."""
+    path = stock([
+        row("30000000000011", enseigne1Etablissement="CAFÉ L’ÉTÉ ☕ 東京",
+            libelleVoieEtablissement="DE L’ÉGLISE"),
+        row("30000000000029", coordonneeLambertAbscisseEtablissement="",
+            coordonneeLambertOrdonneeEtablissement=""),
+    ])
+    first, phases = phases_of(path)
+    assert phases == ["indexes"] and first.created == 2
+    cafe = Establishment.objects.get(siret="30000000000011")
+    assert (cafe.name, cafe.search_name, cafe.address) == (
+        "CAFÉ L’ÉTÉ ☕ 東京", "cafe l ete ☕ 東京", "12 AVENUE DE L’ÉGLISE")
+    assert (cafe.commune_id, cafe.geo_source, cafe.active) == ("94028", "sirene", True)
+    placed = Establishment.objects.get(siret="30000000000029")
+    assert placed.geo_source == "commune" and placed.latitude and placed.longitude
+    assert set(NameToken.objects.values_list("token", "siret")) == {
+        ("cafe", "30000000000011"), ("ete", "30000000000011"), ("東京", "30000000000011"),
+        ("plomberie", "30000000000029"), ("dupont", "30000000000029")}
+    again, phases = phases_of(path)
+    assert phases == ["merge"]
+    assert (again.unchanged, again.updated, again.created) == (2, 0, 0)
+
+
+def test_sirets_and_name_words_compare_as_bytes():
+    """SIRETs and name words are CodeFields: PostgreSQL's "C" collation (the keys build
+    with abbreviated keys, a prefix range is exact), and the listings' key to the
+    establishments follows; SQLite keeps its default, which already is BINARY."""
+    from relais.directory.models import CodeField
+    from relais.pros.models import Listing
+
+    fields = [Establishment._meta.get_field("siret"), NameToken._meta.get_field("token"),
+              NameToken._meta.get_field("siret"), Listing._meta.get_field("establishment")]
+    expected = "C" if connection.vendor == "postgresql" else None
+    assert [f.db_parameters(connection)["collation"] for f in fields] == [expected] * 4
+    assert CodeField.collate(connection) == (' COLLATE "C"' if expected else "")
+    if connection.vendor == "postgresql":  # and so are the columns the migrations made
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname, a.attname, co.collname FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_collation co ON co.oid = a.attcollation "
+                "WHERE (c.relname, a.attname) IN (('directory_establishment', 'siret'), "
+                "('directory_nametoken', 'token'), ('directory_nametoken', 'siret'), "
+                "('pros_listing', 'establishment_id'))")
+            assert {collation for *_, collation in cursor.fetchall()} == {"C"}
+            assert cursor.rowcount == 4
+
+
 def test_names_are_normalised_column_wise_as_search_normalises_them():
     import pyarrow as pa
 

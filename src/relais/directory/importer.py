@@ -9,7 +9,7 @@ Two phases, so that a bad file never changes the directory:
    chunks of whole lines; Apache Arrow's CSV reader parses each chunk (on every core)
    and the rows are checked and turned into directory rows with vectorised operations
    (coordinates projected with one pyproj call per projection and chunk). They go to a
-   temporary table (executemany on SQLite, COPY on PostgreSQL). A fatal problem (not a
+   temporary table (executemany on SQLite, binary COPY on PostgreSQL). A fatal problem (not a
    zip, truncated zip, not UTF-8, not a StockEtablissement header) stops here: the
    temporary tables are dropped and the directory is untouched.
 2. **Merge.** One transaction keeps the last occurrence of each SIRET, compares it with
@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pgpq
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -704,32 +705,37 @@ def _normalise(names):
 
 
 @dataclass(frozen=True)
-class _Csv:
-    """Rows encoded for PostgreSQL's COPY (in a parsing thread, off the writer's path)."""
+class _Copy:
+    """Rows encoded for PostgreSQL's binary COPY (in a parsing thread, off the writer's
+    path)."""
 
     columns: tuple[str, ...]
     data: bytes
-    count: int
 
 
 def _encode(vendor: str, table: pa.Table):
-    """What _append takes: CSV for COPY on PostgreSQL; the Arrow table on SQLite (its
-    rows become Python tuples in the writing thread, where executemany reads them)."""
+    """What _append takes: PostgreSQL's binary COPY format on PostgreSQL (pgpq, from the
+    Arrow columns: the server neither parses CSV nor reads numbers from text, about 40 %
+    less of its time than COPY from CSV); the Arrow table on SQLite (its rows become
+    Python tuples in the writing thread, where executemany reads them)."""
     if vendor != "postgresql" or not table.num_rows:
         return table
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-    return _Csv(tuple(table.column_names), buffer.getvalue(), table.num_rows)
+    encoder = pgpq.ArrowToPostgresBinaryEncoder(table.schema)
+    parts = [encoder.write_header()]
+    parts += [encoder.write_batch(batch) for batch in table.to_batches()]
+    parts.append(encoder.finish())
+    return _Copy(tuple(table.column_names), b"".join(parts))
 
 
 def _append(cursor, name: str, rows, constants: dict[str, str] | None = None) -> None:
-    """Append rows (from _encode) to the SQL table ``name`` (same column names): COPY
-    on PostgreSQL, one executemany on SQLite. ``constants`` (SQLite only): more
-    columns, each with one SQL literal for every row."""
-    if isinstance(rows, _Csv):
+    """Append rows (from _encode) to the SQL table ``name`` (same column names, same
+    types: text, double precision, bigint): binary COPY on PostgreSQL, one executemany
+    on SQLite. ``constants`` (SQLite only): more columns, each with one SQL literal for
+    every row."""
+    if isinstance(rows, _Copy):
         assert not constants, "COPY takes no constants: give the columns a default"
         columns = ", ".join(rows.columns)
-        with cursor.cursor.copy(f"COPY {name} ({columns}) FROM STDIN WITH (FORMAT csv)") as cp:
+        with cursor.cursor.copy(f"COPY {name} ({columns}) FROM STDIN WITH (FORMAT binary)") as cp:
             cp.write(rows.data)
     elif rows.num_rows:
         constants = constants or {}
@@ -754,14 +760,18 @@ class _Stage:
             else:
                 cursor.execute("PRAGMA cache_size = -200000")
                 cursor.execute("PRAGMA temp.cache_size = -200000")
-            cursor.execute(f"CREATE TEMP TABLE {STAGE} ({self._columns()})")
-            cursor.execute(f"CREATE TEMP TABLE {TOKENS} (siret varchar(14), line integer, "
-                           "token varchar(32))")
+            from .models import CodeField
 
-    def _columns(self) -> str:
+            code = CodeField.collate(self.connection)  # as the directory's columns
+            cursor.execute(f"CREATE TEMP TABLE {STAGE} ({self._columns(code)})")
+            cursor.execute(f"CREATE TEMP TABLE {TOKENS} (siret varchar(14){code}, "
+                           f"line bigint, token varchar(32){code})")
+
+    def _columns(self, code: str) -> str:
         text = "text" if self.vendor == "postgresql" else "TEXT"
         real = "double precision" if self.vendor == "postgresql" else "REAL"
-        types = {"line": "integer", "latitude": real, "longitude": real}
+        line = "bigint" if self.vendor == "postgresql" else "INTEGER"  # Arrow's int64
+        types = {"line": line, "latitude": real, "longitude": real, "siret": text + code}
         return ", ".join(f"{c} {types.get(c, text)}" for c in STAGE_COLUMNS)
 
     def prepare(self, staged: pa.Table, tokens: pa.Table) -> list:
@@ -950,8 +960,11 @@ class _FirstLoad:
             return self._finish(cursor)
 
     def _begin(self, cursor) -> None:
+        from .models import CodeField
+
         cursor.execute(f"DROP TABLE IF EXISTS {WITHDRAWN}")
-        cursor.execute(f"CREATE TEMP TABLE {WITHDRAWN} (siret varchar(14))")
+        cursor.execute(f"CREATE TEMP TABLE {WITHDRAWN} (siret varchar(14)"
+                       f"{CodeField.collate(self.connection)})")
         if self.vendor == "postgresql":
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
             # The tables are locked from here to the commit (search and listings wait):

@@ -6,6 +6,33 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class CodeField(models.CharField):
+    """A code or a normalised word (a SIRET, a word of a trade name) that compares byte
+    by byte: PostgreSQL's "C" collation, SQLite's default (BINARY).
+
+    Under a linguistic collation PostgreSQL calls strcoll for every comparison and sorts
+    without abbreviated keys: the directory's keys, rebuilt after every national load,
+    took twice as long to build. Equality is the same in every collation and digits and
+    normalised words sort the same way; a prefix range on a word is exact in "C". A
+    comparison with a column of the database's default collation takes "C" (a
+    non-default collation wins), so joins with other tables' SIRETs still use the key.
+    """
+
+    collations = {"postgresql": "C"}
+
+    def db_parameters(self, connection):
+        parameters = super().db_parameters(connection)
+        if not self.db_collation:
+            parameters["collation"] = self.collations.get(connection.vendor)
+        return parameters
+
+    @classmethod
+    def collate(cls, connection) -> str:
+        """SQL to give a temporary column the same collation (empty on SQLite)."""
+        name = cls.collations.get(connection.vendor)
+        return f' COLLATE "{name}"' if name else ""
+
+
 class NafCode(models.Model):
     """A NAF rév. 2 code at any level (section, division, groupe, classe, sous-classe)."""
 
@@ -81,7 +108,7 @@ class Establishment(models.Model):
         SIRENE = "sirene", _("coordonnées SIRENE")
         COMMUNE = "commune", _("point de la commune")
 
-    siret = models.CharField(max_length=14, primary_key=True)
+    siret = CodeField(max_length=14, primary_key=True)
     siren = models.CharField(max_length=9)
     name = models.CharField(max_length=255)
     # Normalised trade name (enseigne / dénomination usuelle), empty when SIRENE gives
@@ -147,10 +174,10 @@ class NameToken(models.Model):
     """
 
     pk = models.CompositePrimaryKey("token", "latitude", "longitude", "siret")
-    token = models.CharField(max_length=32)
+    token = CodeField(max_length=32)
     latitude = models.FloatField()
     longitude = models.FloatField()
-    siret = models.CharField(max_length=14)
+    siret = CodeField(max_length=14)
 
     class Meta:
         verbose_name = _("mot du nom")
