@@ -11,11 +11,17 @@ into an empty directory (the first load) and a second import of the same file (t
 monthly refresh's path: stage and merge, nothing changes). ``ceiling_ratio`` is the first
 import's wall time over the ceiling's. On PostgreSQL ``import_server_cpu_s`` is the
 import connection's backend CPU time (the server is local). Prints one JSON line.
+
+``--repeat N`` measures N pairs (ceiling, then a first import into a fresh database),
+one after the other, so that a shared machine's slow moments fall on both: the figures
+are then the medians, ``pair_ratios`` each pair's ratio and ``ceiling_ratio`` their
+median (each import is compared with the ceiling measured just before it).
 """
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -112,6 +118,18 @@ def raw_load_ceiling(path: Path, connection, data_dir: Path) -> float:
     return time.perf_counter() - started
 
 
+def fresh_database(database_url: str | None, data_dir: Path) -> None:
+    """An empty, migrated database for the next first import (the same data folder)."""
+    from django.db import connection
+
+    connection.close()
+    if not database_url:  # SQLite: the file goes, migrate makes it again
+        database = Path(connection.settings_dict["NAME"])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+    prepare(database_url, keep=str(data_dir))  # PostgreSQL: dropped and created again
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -123,6 +141,9 @@ def main() -> None:
                         "exists (e.g. for the SQLite and PostgreSQL runs of one size)")
     parser.add_argument("--no-reimport", action="store_true",
                         help="skip the second import of the same file (national sizes)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="pairs of (ceiling, first import), each import into a fresh "
+                        "database; medians are reported")
     args = parser.parse_args()
 
     data_dir = prepare(args.database_url)
@@ -139,20 +160,35 @@ def main() -> None:
 
     from relais.directory.importer import import_sirene
 
-    ceiling_load = LoadSampler()
-    ceilings = {"ceiling_plain_s": raw_load_ceiling(path, connection, data_dir)}
-    if connection.vendor == "sqlite":
-        ceilings["ceiling_shell_s"] = sqlite_shell_ceiling(path, data_dir)
+    pairs = []  # (ceilings, import seconds, client CPU, server CPU, load averages)
+    for attempt in range(args.repeat):
+        if attempt:
+            fresh_database(args.database_url, data_dir)
+        ceiling_load = LoadSampler()
+        ceilings = {"ceiling_plain_s": raw_load_ceiling(path, connection, data_dir)}
+        if connection.vendor == "sqlite":
+            ceilings["ceiling_shell_s"] = sqlite_shell_ceiling(path, data_dir)
+        ceiling_load = ceiling_load.mean()
+        load = LoadSampler()
+        server_cpu = backend_cpu_s(connection)
+        started, cpu = time.perf_counter(), time.process_time()
+        first = import_sirene(path, progress=False)
+        import_s, import_cpu = time.perf_counter() - started, time.process_time() - cpu
+        if server_cpu is not None:
+            server_cpu = round(backend_cpu_s(connection) - server_cpu, 1)
+        pairs.append((ceilings, import_s, import_cpu, server_cpu, ceiling_load, load.mean()))
+
+    def median(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+    ceilings = {k: median(p[0][k] for p in pairs) for k in pairs[0][0]}
     ceiling_s = min(c for c in ceilings.values() if c is not None)
-    ceiling_load = ceiling_load.mean()
-    load = LoadSampler()
-    server_cpu = backend_cpu_s(connection)
-    started, cpu = time.perf_counter(), time.process_time()
-    first = import_sirene(path, progress=False)
-    import_s, import_cpu = time.perf_counter() - started, time.process_time() - cpu
-    if server_cpu is not None:
-        server_cpu = round(backend_cpu_s(connection) - server_cpu, 1)
-    import_load = load.mean()
+    import_s = median(p[1] for p in pairs)
+    import_cpu, server_cpu = median(p[2] for p in pairs), median(p[3] for p in pairs)
+    ceiling_load, import_load = median(p[4] for p in pairs), median(p[5] for p in pairs)
+    pair_ratios = [round(p[1] / min(c for c in p[0].values() if c is not None), 2)
+                   for p in pairs]
     figures = {}
     if not args.no_reimport:
         started = time.perf_counter()
@@ -176,11 +212,13 @@ def main() -> None:
         "ceiling_s": round(ceiling_s, 2),
         **{k: round(v, 2) for k, v in ceilings.items() if v is not None},
         "ceiling_load_average": ceiling_load,
-        "ceiling_ratio": round(import_s / ceiling_s, 2),
+        "ceiling_ratio": median(pair_ratios),
+        "pairs": len(pairs),
+        "pair_ratios": pair_ratios,
         # CPU time of this process (all the work on SQLite; the client side on PostgreSQL):
         # the wall time above also waits for other jobs on a shared machine.
         "import_cpu_s": round(import_cpu, 1),
-        "import_server_cpu_s": server_cpu,
+        "import_server_cpu_s": None if server_cpu is None else round(server_cpu, 1),
         "load_average": os.getloadavg()[0],
         "import_load_average": import_load,  # mean of 1-minute samples during the import
         "created": first.created,

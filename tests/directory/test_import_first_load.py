@@ -136,17 +136,18 @@ def test_every_value_reaches_the_directory_as_the_file_gives_it(stock):
     assert (again.unchanged, again.updated, again.created) == (2, 0, 0)
 
 
-def test_sirets_and_name_words_compare_as_bytes():
-    """SIRETs and name words are CodeFields: PostgreSQL's "C" collation (the keys build
+def test_sirets_naf_codes_and_name_words_compare_as_bytes():
+    """SIRETs, NAF codes and name words are CodeFields: PostgreSQL's "C" collation (the keys build
     with abbreviated keys, a prefix range is exact), and the listings' key to the
     establishments follows; SQLite keeps its default, which already is BINARY."""
     from relais.directory.models import CodeField
     from relais.pros.models import Listing
 
-    fields = [Establishment._meta.get_field("siret"), NameToken._meta.get_field("token"),
-              NameToken._meta.get_field("siret"), Listing._meta.get_field("establishment")]
+    fields = [Establishment._meta.get_field("siret"), Establishment._meta.get_field("naf_code"),
+              NameToken._meta.get_field("token"), NameToken._meta.get_field("siret"),
+              Listing._meta.get_field("establishment")]
     expected = "C" if connection.vendor == "postgresql" else None
-    assert [f.db_parameters(connection)["collation"] for f in fields] == [expected] * 4
+    assert [f.db_parameters(connection)["collation"] for f in fields] == [expected] * 5
     assert CodeField.collate(connection) == (' COLLATE "C"' if expected else "")
     if connection.vendor == "postgresql":  # and so are the columns the migrations made
         with connection.cursor() as cursor:
@@ -155,10 +156,11 @@ def test_sirets_and_name_words_compare_as_bytes():
                 "JOIN pg_class c ON c.oid = a.attrelid "
                 "JOIN pg_collation co ON co.oid = a.attcollation "
                 "WHERE (c.relname, a.attname) IN (('directory_establishment', 'siret'), "
+                "('directory_establishment', 'naf_code'), "
                 "('directory_nametoken', 'token'), ('directory_nametoken', 'siret'), "
                 "('pros_listing', 'establishment_id'))")
             assert {collation for *_, collation in cursor.fetchall()} == {"C"}
-            assert cursor.rowcount == 4
+            assert cursor.rowcount == 5
 
 
 def test_names_are_normalised_column_wise_as_search_normalises_them():

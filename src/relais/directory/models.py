@@ -7,15 +7,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CodeField(models.CharField):
-    """A code or a normalised word (a SIRET, a word of a trade name) that compares byte
-    by byte: PostgreSQL's "C" collation, SQLite's default (BINARY).
+    """A code or a normalised word (a SIRET, a NAF code, a word of a trade name) that
+    compares byte by byte: PostgreSQL's "C" collation, SQLite's default (BINARY).
 
-    Under a linguistic collation PostgreSQL calls strcoll for every comparison and sorts
-    without abbreviated keys: the directory's keys, rebuilt after every national load,
-    took twice as long to build. Equality is the same in every collation and digits and
-    normalised words sort the same way; a prefix range on a word is exact in "C". A
-    comparison with a column of the database's default collation takes "C" (a
-    non-default collation wins), so joins with other tables' SIRETs still use the key.
+    Under any other collation (C.UTF-8 included) PostgreSQL calls strcoll for every
+    comparison and sorts without abbreviated keys: the keys and the search index that a
+    national load builds took up to 2.7 times as long (the SIRET key of 1M rows: 1.1 s,
+    0.4 s in "C"). Equality is the same in every collation; digits, codes and normalised
+    words sort the same way; a prefix range on a word is exact in "C". A comparison with
+    a column of the database's default collation takes "C" (a non-default collation
+    wins), so joins with other tables' SIRETs still use the key.
     """
 
     collations = {"postgresql": "C"}
@@ -114,7 +115,7 @@ class Establishment(models.Model):
     # Normalised trade name (enseigne / dénomination usuelle), empty when SIRENE gives
     # none and ``name`` is a fallback built from the activity.
     search_name = models.CharField(max_length=255, blank=True)
-    naf_code = models.CharField(max_length=8, blank=True)
+    naf_code = CodeField(max_length=8, blank=True)
     naf_nomenclature = models.CharField(max_length=8, blank=True)
     naf25_code = models.CharField(max_length=8, blank=True)
     # No index and no database constraint: nothing looks establishments up by commune,

@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 class AlterFieldOnPostgreSQL(migrations.AlterField):
-    """The SIRETs and name words become CodeFields: "C" collation on PostgreSQL. On
+    """The SIRETs, NAF codes and name words become CodeFields: "C" collation on PostgreSQL. On
     SQLite the column stays exactly as it is (BINARY is already its collation), so the
     table is not rebuilt there."""
 
@@ -29,6 +29,11 @@ class Migration(migrations.Migration):
             model_name='establishment',
             name='siret',
             field=relais.directory.models.CodeField(max_length=14, primary_key=True, serialize=False),
+        ),
+        AlterFieldOnPostgreSQL(
+            model_name='establishment',
+            name='naf_code',
+            field=relais.directory.models.CodeField(blank=True, max_length=8),
         ),
         AlterFieldOnPostgreSQL(
             model_name='nametoken',
