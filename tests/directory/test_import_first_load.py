@@ -2,7 +2,7 @@
 (importer._FirstLoad), with the same outcome as the stage and merge."""
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from relais.demo.generator import generate
 from relais.directory.importer import COMPARED, SireneFileError, import_sirene
@@ -108,6 +108,33 @@ def test_a_siret_named_twice_sends_the_first_load_through_the_merge(stock, later
         assert list(Establishment.objects.values_list("siret", flat=True)) == [
             "30000000000029"]
         assert not NameToken.objects.filter(siret="30000000000011").exists()
+
+
+def test_only_a_repeated_key_sends_the_first_load_through_the_merge(stock, monkeypatch):
+    """Any other broken constraint (here a name missing, as a bug in the parser would
+    leave it) fails the import at once: loading the file a second time through the stage
+    and merge would not mend it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from relais.directory import importer
+
+    prepare = importer._FirstLoad.prepare
+
+    def without_names(self, staged, tokens):
+        nameless = pc.if_else(pc.equal(staged.column("siret"), "30000000000029"),
+                              pa.scalar(None, pa.string()), staged.column("name"))
+        staged = staged.set_column(staged.schema.get_field_index("name"), "name", nameless)
+        return prepare(self, staged, tokens)
+
+    monkeypatch.setattr(importer._FirstLoad, "prepare", without_names)
+    phases = []
+    with pytest.raises((IntegrityError, connection.Database.IntegrityError),
+                       match=r"(?i)null"):
+        import_sirene(stock([row("30000000000011"), row("30000000000029")]),
+                      progress=False, on_phase=phases.append)
+    assert phases == []  # neither finished nor tried again through the merge
+    assert not Establishment.objects.exists() and not NameToken.objects.exists()
 
 
 def test_every_value_reaches_the_directory_as_the_file_gives_it(stock):

@@ -32,6 +32,7 @@ Memory stays constant whatever the file size: one batch of rows at a time.
 import csv
 import io
 import queue
+import sqlite3
 import threading
 import zipfile
 import zlib
@@ -906,6 +907,16 @@ class _NotAFirstLoad(Exception):
     which row wins), rows arrived meanwhile, or its tables stayed busy: rolled back."""
 
 
+def _repeated_key(error: Exception) -> bool:
+    """Whether a database error is a key given twice (PostgreSQL's unique_violation,
+    SQLite's primary key or unique constraint), not another broken constraint."""
+    cause = error.__cause__ if isinstance(error, IntegrityError) else error
+    if getattr(cause, "sqlstate", None) == "23505":
+        return True
+    return getattr(cause, "sqlite_errorcode", None) in (
+        sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE)
+
+
 class _FirstLoad:
     """Loading an empty directory: each parsed chunk goes straight to the directory.
 
@@ -948,16 +959,22 @@ class _FirstLoad:
                     or NameToken.objects.using(using).exists())
 
     def load(self, batches, on_phase) -> dict[str, int]:
-        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
-            self._begin(cursor)
-            # The columns all rows share: defaults on PostgreSQL, constants on SQLite.
-            shared = None if self.vendor == "postgresql" else self.shared
-            for batch in batches:
-                for name, rows in batch:
-                    _append(cursor, name, rows, shared if name == ESTABLISHMENTS else None)
-            if on_phase:
-                on_phase(self.phase)
-            return self._finish(cursor)
+        try:
+            with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+                self._begin(cursor)
+                # The columns all rows share: defaults on PostgreSQL, constants on SQLite.
+                shared = None if self.vendor == "postgresql" else self.shared
+                for batch in batches:
+                    for name, rows in batch:
+                        _append(cursor, name, rows,
+                                shared if name == ESTABLISHMENTS else None)
+                if on_phase:
+                    on_phase(self.phase)
+                return self._finish(cursor)
+        except (IntegrityError, self.connection.Database.IntegrityError) as e:
+            if _repeated_key(e):  # rolled back
+                raise _NotAFirstLoad("a SIRET named twice") from e
+            raise  # any other broken constraint is a bug: loading again would not help
 
     def _begin(self, cursor) -> None:
         from .models import CodeField
@@ -1074,7 +1091,7 @@ def import_sirene(
         try:
             out, counts = _load(path, _FirstLoad(using), progress, report, on_phase,
                                 chunk_bytes)
-        except (_NotAFirstLoad, IntegrityError, connections[using].Database.IntegrityError):
+        except _NotAFirstLoad:
             # Rolled back: the file again through stage and merge; the rejections already
             # reported are not reported twice.
             out, counts = _load(path, _Stage(using), progress, report_rest, on_phase,
