@@ -120,6 +120,24 @@ def test_abbreviations_alone_are_never_shareable(text):
     assert not u.shareable
 
 
+@pytest.mark.parametrize("text", ["\x00\x07fuite\x9f\x81", "Ã\x85\x00 plombier \x1f\x9c",
+                                  "\ufffd\ufffd serrure \ufffd"])
+def test_a_trade_word_among_bytes_that_are_not_text_is_never_shareable(text):
+    # random bytes may spell "fuite": without the guard, shared at 0.84 (the property
+    # above could fail on such a draw)
+    u = understand(text)
+    assert_valid(u)
+    assert u.intent == "quote_request" and u.metier  # read, and reported to the called pro
+    assert not u.shareable
+
+
+@pytest.mark.parametrize("text", ["Bonjour,\nfuite d'eau sous l'évier 😱 pouvez-vous venir ?",
+                                  "Bonjour\tj'ai besoin d'un plombier 👨\u200d🔧 merci"])
+def test_line_breaks_tabs_and_emoji_are_readable(text):  # an SMS may hold them
+    u = understand(text)
+    assert u.shareable and u.metier == "plombier"
+
+
 @EDGE
 @given(st.sampled_from(LATIN + OTHER_SCRIPTS), st.sampled_from(OTHER_SCRIPTS),
        st.lists(words, max_size=12).map(" ".join))

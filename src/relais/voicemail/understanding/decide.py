@@ -31,6 +31,7 @@ PRIOR = 0.6
 MIN_METIER_SCORE = 0.45
 MARGIN_SCALE = 2.0
 MIN_SHARED_WORD = 3  # letters: a message shared must have one word at least this long
+MAX_UNREADABLE = 0.05  # a message shared has at most this share of unreadable characters
 MIN_EVIDENCE = 0.25  # classifier probability below which a text names no trade at all
 STRONG_PRIOR = 1.5
 UNSURE = 0.4  # intent probability under which the classifier is not trusted alone
@@ -190,6 +191,10 @@ class Understander:
             elif a.longest_content_word < MIN_SHARED_WORD:
                 # only abbreviations ("ct", "wc"): too little to tell a request from noise
                 reasons.append("non partageable: aucun mot assez long pour juger")
+            elif a.unreadable > MAX_UNREADABLE:
+                # a trade's word among bytes that are not text ("¤\x07fuite\x9f…"): noise
+                # that happens to spell a word, not a message someone left
+                reasons.append("non partageable: texte en partie illisible")
             else:
                 shareable = True
                 called_known = bool(called_metiers)

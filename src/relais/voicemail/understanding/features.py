@@ -77,6 +77,7 @@ class Analysis:
     hits: dict[str, list[str]] = field(default_factory=dict)
     content_words: int = 0
     longest_content_word: int = 0  # letters of the longest word that is not a stopword
+    unreadable: float = 0.0  # share of the visible characters no one writes (see below)
     tutoiement: int = 0
     familiar_name: str | None = None
     lang: str = "fr"
@@ -136,6 +137,20 @@ def _familiar_name(text: str) -> str | None:
     return None
 
 
+# Characters no transcript and no typed message holds: control characters (other than
+# line breaks and tabs), unassigned and private-use code points, lone surrogates, and
+# U+FFFD, which stands for bytes that were not text. Emoji and symbols are not among
+# them (an SMS may hold some).
+_UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff"
+                         r"\ud800-\udfff\U000f0000-\U0010ffff]")
+
+
+def unreadable_share(text: str) -> float:
+    """Share of the text's visible characters that are unreadable (_UNREADABLE)."""
+    visible = len(text) - sum(c.isspace() for c in text)
+    return len(_UNREADABLE.findall(text)) / visible if visible else 0.0
+
+
 def analyse(text: str) -> Analysis:
     text = text[:MAX_CHARS]
     ws = words(text)
@@ -155,6 +170,7 @@ def analyse(text: str) -> Analysis:
     content = [w for w in ws if w not in STOPWORDS and w not in FILLERS]
     a.content_words = len(content)
     a.longest_content_word = max(map(len, content), default=0)
+    a.unreadable = unreadable_share(text)
     a.lang = guess_language(ws)
     a.tutoiement = len(_TUTOIEMENT.findall(text)) if a.lang == "fr" else 0
     a.familiar_name = _familiar_name(text)
