@@ -5,9 +5,9 @@ from django.db import migrations
 
 
 class AlterFieldOnPostgreSQL(migrations.AlterField):
-    """The SIRETs, NAF codes and name words become CodeFields: "C" collation on PostgreSQL. On
-    SQLite the column stays exactly as it is (BINARY is already its collation), so the
-    table is not rebuilt there."""
+    """The SIRETs, NAF codes and name words become CodeFields: "C" collation on
+    PostgreSQL. On SQLite the column stays exactly as it is (BINARY is already its
+    collation), so the table is not rebuilt there."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
